@@ -195,8 +195,12 @@ def build_bundle(
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    print(f"exporting encoder ({'int8 per-channel' if config.quantize else 'fp32'}) …", file=sys.stderr)
-    export_encoder(encoder_model, staging / "encoder.onnx", quantize=config.quantize)
+    if hasattr(encoder_model, "export"):  # the fast tier's static encoder
+        print("distilling the static encoder …", file=sys.stderr)
+        encoder_model.export(staging / "encoder.onnx")
+    else:
+        print(f"exporting encoder ({'int8 per-channel' if config.quantize else 'fp32'}) …", file=sys.stderr)
+        export_encoder(encoder_model, staging / "encoder.onnx", quantize=config.quantize)
     shutil.copyfile(tokenizer_json, staging / "tokenizer.json")
     encoder = TextEncoder(staging / "encoder.onnx", staging / "tokenizer.json", max_length=config.max_length,
                           head_tokens=config.head_tokens)
@@ -258,7 +262,8 @@ def build_bundle(
         "encoder": {"file": "encoder.onnx", "tokenizer": "tokenizer.json", "dim": dim, "pooling": "mean",
                     "normalize": True, "max_length": config.max_length, "head_tokens": config.head_tokens,
                     "truncation": "head+tail tokens", "opening_chars": config.opening_chars,
-                    "precision": "int8 dynamic per-channel" if config.quantize else "fp32", **encoder_info},
+                    "precision": ("static token embeddings (fp32), distilled" if hasattr(encoder_model, "export")
+                                  else "int8 dynamic per-channel" if config.quantize else "fp32"), **encoder_info},
         "heads": head_specs,
         "thresholds": "thresholds.json",
         "config": {k: v for k, v in asdict(config).items() if k not in ("goals", "description")},

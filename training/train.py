@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         from huggingface_hub import hf_hub_download
 
         tokenizer = Path(hf_hub_download(src.ref, "tokenizer.json"))
+    encoder_info = {"id": src.id, "revision": src.revision}
+    if enc.get("kind", "transformer") == "static":
+        from training.static_encoder import StaticEncoder
+
+        model = StaticEncoder(model, tokenizer, dim=int(enc.get("static_dim", 256)))
+        encoder_info["distilled"] = f"static token embeddings, PCA {enc.get('static_dim', 256)}, Zipf-weighted"
     manifest_path = REPO / "training" / "data" / "split_manifest.json"
     split_manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     data_info = {
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.output or REPO / config_raw.get("output", f"models/{config.name}")
     start = time.monotonic()
     build_bundle(config, train, dev, out, encoder_model=model, tokenizer_json=tokenizer,
-                 encoder_info={"id": src.id, "revision": src.revision}, cache_dir=REPO / ".cache" / "embeddings",
+                 encoder_info=encoder_info, cache_dir=REPO / ".cache" / "embeddings",
                  golden_items=golden, data_info=data_info)
     print(f"trained in {time.monotonic() - start:.0f} s", file=sys.stderr)
     return 0
