@@ -21,7 +21,7 @@ from training.data.example import Example
 
 from .baselines import StringMatchScorer, TfidfScorer, gcg_refused, xstest_strmatch
 from .metrics import N_BOOTSTRAP, evaluate, reliability_bins
-from .tasks import TASKS, Task, quick_sample, synthetic_benchmarks
+from .tasks import HELDOUT, TASKS, Task, quick_sample, synthetic_benchmarks
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +91,18 @@ def load_benchmarks(quick: bool, seed: int = 0) -> tuple[dict[str, list[Example]
     absent and quick mode was asked for."""
     from training.data import DataMissingError, load_benchmark
 
-    names = sorted({t.benchmark for t in TASKS})
+    from training.data import SplitsMissingError, load_split
+
+    names = sorted({t.benchmark for t in TASKS} - {HELDOUT})
     try:
         benches = {n: load_benchmark(n) for n in names}
-        origin = "public test-only sets (training.data.load_benchmark)"
+        origin = "public test-only sets (training.data.load_benchmark) and our held-out test split"
+        try:
+            benches[HELDOUT] = load_split("test")
+        except SplitsMissingError as exc:
+            if not quick:
+                raise SplitsMissingError(f"{exc} (the held-out tasks read our test split)") from exc
+            benches[HELDOUT] = synthetic_benchmarks()[HELDOUT]
     except (DataMissingError, FileNotFoundError):
         if not quick:
             raise
@@ -111,7 +119,9 @@ def build_scorers(model: Brightline, *, quick: bool, naive: bool, tfidf: bool, t
     req_labels = model.request_head.spec.labels
     pair_labels = model.pair_head.spec.labels
     scorers: list[Any] = [PredictScorer("brightline", model, req_labels, pair_labels, thresholds)]
-    if naive:
+    if naive and model.manifest.raw.get("kind") == "cascade":
+        skipped["naive-pytorch"] = "a cascade has no single PyTorch counterpart; bench its transformer tier for that"
+    elif naive:
         from .naive import NaiveStack, NaiveUnavailable
 
         try:

@@ -90,8 +90,30 @@ def ratios(configs: dict[str, Any], base: str, naive: str = "naive-pytorch") -> 
     return out
 
 
-def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool = True) -> dict[str, Any]:
+DEFAULT_TIERS = ("brightline-static", "brightline-cascade")
+
+
+def find_tier(bundle_dir: Path, name: str) -> Path | None:
+    """Another tier measured beside the bundle: a sibling folder first, then a named bundle."""
+    for candidate in (bundle_dir.parent / name, Path(name)):
+        if (candidate / "manifest.json").is_file() and candidate.resolve() != bundle_dir.resolve():
+            return candidate
+    try:
+        found = resolve_bundle(name)
+    except Exception:  # noqa: BLE001 - a missing tier is reported, not fatal
+        return None
+    return found if found.resolve() != bundle_dir.resolve() else None
+
+
+def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool = True,
+              tiers: tuple[str, ...] = DEFAULT_TIERS) -> dict[str, Any]:
     bundle_dir = resolve_bundle(model)
+    from classifiers.cascade import is_cascade
+    from classifiers.errors import BundleError
+
+    if is_cascade(bundle_dir):
+        raise BundleError(f"{bundle_dir} is a cascade: bench speed takes the transformer bundle (--model) and "
+                          "measures the fast tier and the cascade beside it (--tiers)")
     manifest = read_manifest(bundle_dir)
     shipped = manifest.raw["encoder"].get("precision", "int8")
     params = QUICK if quick else FULL
@@ -109,6 +131,13 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
         configs[f"onnx-{precision}"]["graph"] = str(graph.relative_to(REPO_ROOT)) if graph.is_relative_to(REPO_ROOT) else str(graph)
     else:
         configs[f"onnx-{precision}"] = {"error": graph}
+    for name in tiers:  # the fast tier and the cascade, measured the same way
+        tier_dir = find_tier(bundle_dir, name)
+        if tier_dir is None:
+            configs[name] = {"skipped": f"no bundle named {name} beside {bundle_dir} or in the models folder"}
+            continue
+        configs[name] = run_worker({**base_spec, "model": str(tier_dir), "stack": "onnx"}, timeout)
+        configs[name]["bundle"] = str(tier_dir)
     if naive:
         configs["naive-pytorch"] = run_worker({**base_spec, "stack": "naive"}, timeout)
     load = None
@@ -129,6 +158,9 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
              f"{params['throughput_items']} items, half with a response, one `score()` call, best of "
              f"{params['throughput_runs']}. Cold start: `load` to the end of the first `score()` (imports timed apart). "
              "Peak RSS: ru_maxrss of the configuration's own process.")
+    base = configs[f"onnx-{shipped}"]
+    tier_ratios = {f"{name} ÷ transformer tier, throughput": configs[name]["throughput_items_s"] / base["throughput_items_s"]
+                   for name in tiers if "throughput_items_s" in configs.get(name, {}) and "throughput_items_s" in base}
     return {"threads": threads, "shipped_precision": shipped, "configs": configs,
-            "ratios": ratios(configs, f"onnx-{shipped}") if naive else {}, "load_test": load,
+            "ratios": ratios(configs, f"onnx-{shipped}") if naive else {}, "tier_ratios": tier_ratios, "load_test": load,
             "notes": notes, "wall_s": time.perf_counter() - t0, "quick": quick}

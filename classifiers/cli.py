@@ -60,7 +60,11 @@ def cmd_models(args: argparse.Namespace) -> int:
         if (path / "manifest.json").is_file():
             manifest = json.loads((path / "manifest.json").read_text())
             default = "  (default)" if path.name == DEFAULT_MODEL else ""
-            print(f"{path.name}\t{manifest['name']}@{manifest['version']}\t{path}{default}")
+            if manifest.get("kind") == "cascade":
+                kind = f"cascade: {manifest['tiers']['fast']['bundle']} -> {manifest['tiers']['full']['bundle']}"
+            else:
+                kind = manifest.get("encoder", {}).get("precision", "")
+            print(f"{path.name}\t{manifest['name']}@{manifest['version']}\t{kind}\t{path}{default}")
     return 0
 
 

@@ -47,6 +47,25 @@ def resolve_bundle(path: str | os.PathLike[str] | None) -> Path:
     )
 
 
+def build_records(items: Sequence[Item], request_labels: Sequence[str], pair_labels: Sequence[str],
+                  request_probs: np.ndarray, pair_probs: np.ndarray, pair_rows: Sequence[int],
+                  thresholds: Mapping[str, float], model_id: str) -> list[dict[str, Any]]:
+    """The scoring contract's records from raw head outputs (see `Brightline.predict`)."""
+    records = []
+    pair_index = {row: k for k, row in enumerate(pair_rows)}
+    for i, item in enumerate(items):
+        scores = dict(zip(request_labels, request_probs[i].tolist()))
+        if i in pair_index:
+            scores.update(zip(pair_labels, pair_probs[pair_index[i]].tolist()))
+        records.append({
+            "id": item.id if item.id is not None else i,
+            "scores": scores,
+            "flags": [label for label, p in scores.items() if p >= thresholds[label]],
+            "model": model_id,
+        })
+    return records
+
+
 class _Head:
     def __init__(self, bundle_dir: Path, side: str, spec: Any, threads: int | None) -> None:
         if spec.features not in RECIPES[side]:
@@ -87,6 +106,10 @@ class Brightline:
         """Load a bundle by directory or name (default: the shipped default model). Verifies the
         manifest schema and every file's sha256 first; raises BundleError on any mismatch."""
         bundle_dir = resolve_bundle(path)
+        from .cascade import Cascade, is_cascade  # here, not at the top: cascade.py imports this module
+
+        if is_cascade(bundle_dir):
+            return Cascade.load(bundle_dir, threads=threads, batch_size=batch_size)  # type: ignore[return-value]
         manifest = read_manifest(bundle_dir)
         verify_checksums(bundle_dir, manifest)
         return cls(bundle_dir, manifest, read_thresholds(bundle_dir, manifest), threads, batch_size)
@@ -98,6 +121,10 @@ class Brightline:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.request_head.spec.labels + self.pair_head.spec.labels
+
+    @property
+    def tokenizer_file(self) -> Path:
+        return self.bundle_dir / self.manifest.encoder.tokenizer
 
     def embed_texts(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Embed each distinct text once: a request shared by several replies, or a system prompt
@@ -114,19 +141,8 @@ class Brightline:
         if not items:
             return []
         request_probs, pair_probs, pair_rows = self.predict(items)
-        records = []
-        pair_index = {row: k for k, row in enumerate(pair_rows)}
-        for i, item in enumerate(items):
-            scores = dict(zip(self.request_head.spec.labels, request_probs[i].tolist()))
-            if i in pair_index:
-                scores.update(zip(self.pair_head.spec.labels, pair_probs[pair_index[i]].tolist()))
-            records.append({
-                "id": item.id if item.id is not None else i,
-                "scores": scores,
-                "flags": [label for label, p in scores.items() if p >= self.thresholds[label]],
-                "model": self.model_id,
-            })
-        return records
+        return build_records(items, self.request_head.spec.labels, self.pair_head.spec.labels, request_probs,
+                             pair_probs, pair_rows, self.thresholds, self.model_id)
 
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Raw head outputs: request probabilities for every item, pair probabilities for the

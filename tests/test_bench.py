@@ -110,3 +110,26 @@ def test_quick_speed_runs(tiny_bundle: Path, tmp_path: Path) -> None:
     assert set(runtime["latency_ms"]) == {f"{m} {n} tok" for m in ("request", "request+response") for n in (16, 64, 256, 512)}
     assert runtime["throughput_items_s"] > 0 and runtime["peak_rss_mib"] > 0 and runtime["cold_start_s"] > 0
     assert "naive-pytorch" in speed["configs"]
+
+
+def test_targets_table_states_met_and_missed_from_results() -> None:
+    from benchmarks.report import render_targets_table
+
+    def scored(metric: str, value: float) -> dict:
+        return {"scorers": {"brightline": {"point": {metric: value}, "ci95": {metric: [value - 0.01, value + 0.01]}}}}
+
+    results = {"quality": {"tasks": {
+        "xstest-resp-refusal": scored("f1", 0.95),        # target >= 0.93: met
+        "xstest-prompts-harm": scored("fpr", 0.10),       # target <= 0.04: missed by 0.06
+        "heldout-hc-cbrn": scored("f1", 0.90), "heldout-hc-targeted_violence": scored("f1", 0.70),
+    }}, "speed": {"shipped_precision": "int8", "configs": {"onnx-int8": {"latency_ms": {"request 16 tok": {"p50": 1.5}}}},
+                  "tier_ratios": {"brightline-static ÷ transformer tier, throughput": 12.0}}}
+    table = render_targets_table(results)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines()[2:]}
+    assert rows["refusal F1, XSTest 2,250 completions"].endswith("| met |")
+    assert "**missed** by 0.060" in rows["FPR of request.harmful, XSTest 250 safe prompts"]
+    assert "not measured" in rows["AUPRC of request.harmful, OpenAI moderation"]
+    assert "0.800" in rows["hard-constraint macro-F1, held-out split"]  # (0.90 + 0.70) / 2, missed
+    assert "**missed** by 0.050" in rows["hard-constraint F1, weakest category (targeted_violence)"]
+    assert rows["p50 ms, one short request in-process (16 tokens)"].endswith("| met |")
+    assert "**missed** by 8.000" in rows["fast tier throughput ÷ transformer tier"]

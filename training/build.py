@@ -262,7 +262,7 @@ def build_bundle(
         "encoder": {"file": "encoder.onnx", "tokenizer": "tokenizer.json", "dim": dim, "pooling": "mean",
                     "normalize": True, "max_length": config.max_length, "head_tokens": config.head_tokens,
                     "truncation": "head+tail tokens", "opening_chars": config.opening_chars,
-                    "precision": ("static token embeddings (fp32), distilled" if hasattr(encoder_model, "export")
+                    "precision": ("static token embeddings (fp16 table), distilled" if hasattr(encoder_model, "export")
                                   else "int8 dynamic per-channel" if config.quantize else "fp32"), **encoder_info},
         "heads": head_specs,
         "thresholds": "thresholds.json",

@@ -12,6 +12,12 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+# Filled in from a benchmark run by `brightline bench table RESULTS --write <bundle>/README.md`.
+BENCH_PLACEHOLDER = ("<!-- bench:start -->\nNot measured yet: run `brightline bench quality --model <this bundle>` "
+                     "(and `bench speed`), then `brightline bench table <results.json> --write <this bundle>/README.md`."
+                     "\n<!-- bench:end -->")
+
+
 def render_card(info: dict[str, Any]) -> str:
     m = info["manifest"]
     enc = m["encoder"]
@@ -57,9 +63,7 @@ def render_card(info: dict[str, Any]) -> str:
             f"{_fmt(d.get('precision', '-'))} | {_fmt(d.get('recall', '-'))} | {_fmt(d.get('f1', '-'))} | "
             f"{_fmt(d.get('auroc', '-'))} |"
         )
-    bench = info.get("benchmarks")
-    if bench:
-        lines += ["", "## Benchmarks", "", bench]
+    lines += ["", "## Test-only benchmarks and targets", "", BENCH_PLACEHOLDER]
     lines += ["", "## Provenance", "", f"- git commit: `{m['provenance']['git_commit']}`",
               f"- libraries: {', '.join(f'{k} {v}' for k, v in m['provenance']['libraries'].items())}",
               "- file checksums: `manifest.json`; check them and the golden outputs with `brightline verify`.", ""]

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot read config {args.config}: {exc}", file=sys.stderr)
         return 2
 
+    if config_raw.get("kind") == "cascade":
+        return train_cascade(config_raw, args.output)
     from training.build import BuildConfig, build_bundle
     from training.data import SplitsMissingError, load_split
     from training.data.paths import splits_dir
@@ -97,6 +99,29 @@ def main(argv: list[str] | None = None) -> int:
                  encoder_info=encoder_info, cache_dir=REPO / ".cache" / "embeddings",
                  golden_items=golden, data_info=data_info)
     print(f"trained in {time.monotonic() - start:.0f} s", file=sys.stderr)
+    return 0
+
+
+def train_cascade(config_raw: dict[str, Any], output: Path | None) -> int:
+    """A cascade has no weights of its own: its escalation thresholds are chosen on dev from the
+    two tiers' scores, so both tier bundles must be built first."""
+    from classifiers.errors import BundleError
+    from training.cascade import build_cascade
+    from training.data import SplitsMissingError, load_split
+
+    try:
+        dev = select(load_split("dev"), config_raw.get("data", {}), cap=False)
+    except SplitsMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = output or REPO / config_raw.get("output", f"models/{config_raw['name']}")
+    golden = [json.loads(line) for line in EXAMPLES.read_text().splitlines() if line.strip()]
+    try:
+        build_cascade(config_raw, dev, out, out.parent, golden)
+    except BundleError as exc:
+        print(f"error: {exc} (build both tiers first: `brightline train` and "
+              "`brightline train --config training/configs/fast.toml`)", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,0 +1,71 @@
+"""Encoder fine-tuning (training/finetune.py): a 2-step run on the tiny random BERT saves a folder
+that `load_transformer` reloads, with changed weights and still unit-norm embeddings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def tiny_base(tmp_path: Path) -> Path:
+    from tests.tiny import TOKENIZER, tiny_transformer
+
+    base = tmp_path / "base"
+    tiny_transformer().save_pretrained(base)
+    shutil.copyfile(TOKENIZER, base / "tokenizer.json")
+    return base
+
+
+def test_finetune_two_steps_changes_weights_and_keeps_unit_norm(tiny_base: Path, tmp_path: Path):
+    from tests.tiny import synthetic_rows
+    from training.encoder_export import load_transformer
+    from training.finetune import encode_batch, finetune, load_tokenizer, pooled
+
+    out = finetune(str(tiny_base), tmp_path / "ft", synthetic_rows(24, seed=3), max_steps=2, seed=0, threads=1,
+                   max_length=32, batch_size=8, lr=1e-3, warmup_steps=1)
+    assert (out / "tokenizer.json").is_file()
+    info = json.loads((out / "finetune.json").read_text())
+    assert info["steps"] == 2 and info["rows_seen"] == 16
+
+    before, after = load_transformer(str(tiny_base)), load_transformer(str(out))
+    changed = [n for (n, a), (_, b) in zip(before.named_parameters(), after.named_parameters())
+               if not torch.equal(a, b)]
+    assert changed, "no weight changed"
+    assert not any("word_embeddings" in n for n in changed)  # frozen by default
+
+    tok, pad_id = load_tokenizer(out, 32)
+    ids, mask = encode_batch(tok, pad_id, ["how do i kill a python process", "sure here is", "ai"])
+    with torch.no_grad():
+        emb = pooled(after, ids, mask)
+    assert emb.shape == (3, after.config.hidden_size)
+    assert torch.allclose(emb.norm(dim=1), torch.ones(3), atol=1e-5)
+
+    # The bundle builder can export it, and the ONNX graph gives the same embeddings.
+    import numpy as np
+    import onnxruntime as ort
+
+    from training.encoder_export import export_encoder
+
+    onnx_path = export_encoder(after, tmp_path / "encoder.onnx", quantize=False)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    np.testing.assert_allclose(got, emb.numpy(), atol=1e-4)
+
+
+def test_finetune_is_deterministic(tiny_base: Path, tmp_path: Path):
+    from tests.tiny import synthetic_rows
+    from training.encoder_export import load_transformer
+    from training.finetune import finetune
+
+    rows = synthetic_rows(24, seed=3)
+    a = load_transformer(str(finetune(str(tiny_base), tmp_path / "a", rows, max_steps=2, max_length=32,
+                                      batch_size=8, lr=1e-3, warmup_steps=1)))
+    b = load_transformer(str(finetune(str(tiny_base), tmp_path / "b", rows, max_steps=2, max_length=32,
+                                      batch_size=8, lr=1e-3, warmup_steps=1)))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
