@@ -110,7 +110,8 @@ def cmd_speed(args: argparse.Namespace, command: str) -> int:
     manifest = read_manifest(bundle_dir)
     folder = out_dir(args, manifest.name)
     tiers = tuple(t for t in args.tiers.split(",") if t)
-    speed = run_speed(str(bundle_dir), quick=args.quick, threads=args.threads, naive=not args.no_naive, tiers=tiers)
+    speed = run_speed(str(bundle_dir), quick=args.quick, threads=args.threads, naive=not args.no_naive, tiers=tiers,
+                      load_test=not args.no_load_test)
     speed["command"] = command
     speed["wall_s"] = time.perf_counter() - t0
     results = load_results(folder / "results.json")
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=2, help="intra-op threads for every stack (default 2)")
         p.add_argument("--no-naive", action="store_true", help="skip the PyTorch + scikit-learn stack")
         if name == "speed":
+            p.add_argument("--no-load-test", action="store_true", help="skip the HTTP service load test")
             p.add_argument("--tiers", default="brightline-static,brightline-cascade",
                            help="other bundles measured beside --model, comma-separated, found beside it or by "
                                 "name (default: the fast tier and the cascade; '' for none)")

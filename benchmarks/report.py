@@ -160,6 +160,23 @@ def render_speed_table(results: dict[str, Any]) -> str:
         lines.append("")
         lines.append("Tiers (throughput on the mixed set ÷ the transformer tier's): "
                      + "; ".join(f"{k}: {v:.1f}×" for k, v in speed["tier_ratios"].items()))
+    load = speed.get("load_test") or {}
+    if load.get("concurrency_16"):
+        lines += ["", f"Service load test over HTTP on loopback ({load['duration_s']:.0f} s per scenario; clients on the "
+                  "same 2 cores as the server):", "",
+                  "| scenario | clients | items/call | micro-batching | calls/s | items/s | p50 ms | p99 ms | errors |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in load.get("concurrency_1", []) + load["concurrency_16"]:
+            lines.append(f"| {r['kind']} | {r['concurrency']} | {r['batch'] if r['kind'] == 'batch' else 1} | "
+                         f"{'on' if r['microbatch'] else 'off'} | {r['requests_per_s']:.1f} | {r['items_per_s']:.1f} | "
+                         f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+        on = {r["kind"]: r for r in load["concurrency_16"] if r["microbatch"]}
+        off = {r["kind"]: r for r in load["concurrency_16"] if not r["microbatch"]}
+        if "single" in on and "single" in off and off["single"]["items_per_s"]:
+            lines += ["", f"Micro-batching gain, 16 clients sending single items: "
+                      f"{on['single']['items_per_s'] / off['single']['items_per_s']:.2f}× items/s."]
+    elif load.get("error"):
+        lines += ["", f"Service load test: not measured — {load['error']}"]
     skipped = {c: v.get("skipped") or v.get("error") for c, v in speed["configs"].items() if c not in configs}
     if skipped:
         lines.append("")

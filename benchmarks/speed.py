@@ -105,8 +105,23 @@ def find_tier(bundle_dir: Path, name: str) -> Path | None:
     return found if found.resolve() != bundle_dir.resolve() else None
 
 
+def service_load(bundle: str, duration_s: float) -> dict[str, Any]:
+    """The service load test (benchmarks/load_test.py) from here: 16 clients, single items and
+    batches, micro-batching on and off; and one client sending single short items, the latency a
+    lone caller sees."""
+    from .load_test import run_load_test
+
+    try:
+        return {"duration_s": duration_s,
+                "concurrency_16": run_load_test(bundle, concurrency=16, duration_s=duration_s),
+                "concurrency_1": run_load_test(bundle, concurrency=1, duration_s=duration_s, microbatch=(True,),
+                                               kinds=("single",))}
+    except Exception as exc:  # noqa: BLE001 - a failed load test must not lose the in-process figures
+        return {"error": repr(exc)}
+
+
 def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool = True,
-              tiers: tuple[str, ...] = DEFAULT_TIERS) -> dict[str, Any]:
+              tiers: tuple[str, ...] = DEFAULT_TIERS, load_test: bool = True) -> dict[str, Any]:
     bundle_dir = resolve_bundle(model)
     from classifiers.cascade import is_cascade
     from classifiers.errors import BundleError
@@ -140,16 +155,9 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
         configs[name]["bundle"] = str(tier_dir)
     if naive:
         configs["naive-pytorch"] = run_worker({**base_spec, "stack": "naive"}, timeout)
-    load = None
-    try:
-        from . import load_test  # another engineer's module; optional
-
-        if hasattr(load_test, "run_load_test"):
-            load = load_test.run_load_test(model=str(bundle_dir), quick=quick)  # type: ignore[attr-defined]
-    except ImportError:
-        load = None
-    except Exception as exc:  # noqa: BLE001
-        load = {"error": repr(exc)}
+    load: dict[str, Any] | None = None
+    if load_test:
+        load = service_load(str(bundle_dir), duration_s=3 if quick else 30)
     notes = (f"Latency: one item per call through `score()` (validation, tokenisation, encoder, heads, flags), "
              f"{params['warmup']} warm-up calls then {params['reps']} timed; lengths are token counts including "
              f"[CLS]/[SEP] of the request, or of the response with a 16-token request. The bundle keeps at most "

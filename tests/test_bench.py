@@ -110,6 +110,11 @@ def test_quick_speed_runs(tiny_bundle: Path, tmp_path: Path) -> None:
     assert set(runtime["latency_ms"]) == {f"{m} {n} tok" for m in ("request", "request+response") for n in (16, 64, 256, 512)}
     assert runtime["throughput_items_s"] > 0 and runtime["peak_rss_mib"] > 0 and runtime["cold_start_s"] > 0
     assert "naive-pytorch" in speed["configs"]
+    load = speed["load_test"]
+    assert "error" not in load, load
+    assert {(r["kind"], r["microbatch"]) for r in load["concurrency_16"]} == {
+        ("single", True), ("single", False), ("batch", True), ("batch", False)}
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in load["concurrency_16"] + load["concurrency_1"])
 
 
 def test_targets_table_states_met_and_missed_from_results() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from classifiers.bundle import MANIFEST, SCHEMA_VERSION, sha256_file
 from classifiers.cascade import Cascade, tier_fingerprint
-from classifiers.items import Item
+from classifiers.items import Item, validate_item
 from classifiers.model import Brightline
 
 from .build import _git_commit, library_versions
@@ -29,7 +29,9 @@ from .thresholds import binary_metrics
 
 
 def rows_to_items(rows: Sequence[Any]) -> list[Item]:
-    return [Item(id=getattr(r, "id", i), request=r.request, system=r.system or None, response=r.response or None) for i, r in enumerate(rows)]
+    """Rows as the runtime sees them: normalised by its own validator."""
+    return [validate_item({"id": getattr(r, "id", i), "request": r.request, "system": r.system or None,
+                           "response": r.response or None}) for i, r in enumerate(rows)]
 
 
 def label_matrix(model: Brightline | Cascade, items: Sequence[Item]) -> tuple[np.ndarray, list[str]]:
@@ -64,12 +66,15 @@ def choose_escalation(fast: np.ndarray, full: np.ndarray, labels: Sequence[str],
 def dev_report(rows: Sequence[Any], scores: dict[str, np.ndarray], labels: Sequence[str],
                thresholds: dict[str, float]) -> dict[str, dict[str, Any]]:
     """Per label and scorer: metrics against the dev labels."""
+    from .derive import derive_labels
+
+    known = [derive_labels(r.labels, bool(r.response), getattr(r, "source", "")) for r in rows]  # as training does
     report: dict[str, dict[str, Any]] = {}
     for j, label in enumerate(labels):
-        idx = [i for i, r in enumerate(rows) if label in r.labels and not np.isnan(scores["full"][i, j])]
+        idx = [i for i, k in enumerate(known) if label in k and not np.isnan(scores["full"][i, j])]
         if not idx:
             continue
-        y = np.array([rows[i].labels[label] for i in idx], dtype=np.int64)
+        y = np.array([known[i][label] for i in idx], dtype=np.int64)
         report[label] = {name: binary_metrics(y, s[idx, j], thresholds[name][label]) for name, s in scores.items()}
     return report
 
@@ -113,7 +118,7 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
     cascade = Cascade.load(out_dir)
     cascade_scores, _ = label_matrix(cascade, items)
     escalated = cascade.stats.escalation_rate
-    benign = [i for i, r in enumerate(dev_rows) if r.labels.get("request.harmful") == 0]
+    benign = [i for i, r in enumerate(dev_rows) if r.labels.get("request.harmful") == 0 and not r.response]
     benign_mask = cascade.escalation_mask(*tiers["fast"].predict([items[i] for i in benign]))
     full_thr = tiers["full"].thresholds
     report = dev_report(dev_rows, {"full": full_scores, "fast": fast_scores, "cascade": cascade_scores}, labels,
@@ -140,7 +145,7 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
                          if p.is_file() and p.name != MANIFEST}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out_dir}: escalates {escalated:.1%} of dev items ({dev['escalation_rate_benign_requests']:.1%} "
-          f"of benign requests), keeps {dev['transformer_flags_kept']:.1%} of the transformer tier's flags",
+          f"of benign request-only items), keeps {dev['transformer_flags_kept']:.1%} of the transformer tier's flags",
           file=sys.stderr)
     return out_dir
 
@@ -158,7 +163,7 @@ def render_cascade_card(manifest: dict[str, Any], dev: dict[str, Any]) -> str:
         "own; it names its tiers and pins their files by checksum, and refuses to load beside rebuilt tiers.", "",
         "## On the dev split", "",
         f"- items escalated: {dev['escalation_rate']:.1%} (dev is rich in harmful requests); "
-        f"benign requests escalated: {dev['escalation_rate_benign_requests']:.1%} of {dev['benign_requests']}",
+        f"benign request-only items escalated: {dev['escalation_rate_benign_requests']:.1%} of {dev['benign_requests']}",
         f"- transformer-tier flags kept: {dev['transformer_flags_kept']:.1%}; flags the transformer tier would "
         f"not raise: {dev['flags_not_raised_by_transformer']}", "",
         "| label | F1 transformer | F1 fast | F1 cascade | escalate at |", "|---|---|---|---|---|",

@@ -23,7 +23,9 @@ def text_key(text: str) -> str:
 
 class EmbeddingCache:
     def __init__(self, folder: Path, encoder: TextEncoder, encoder_sha: str) -> None:
-        self.path = folder / f"{encoder_sha[:16]}.npz"
+        # Keyed by the graph and by how it is run: a per-text int8 graph gives other vectors than
+        # the same graph batched (see classifiers/encoder.py).
+        self.path = folder / f"{encoder_sha[:16]}{'-per-text' if encoder.per_text else ''}.npz"
         self.encoder = encoder
         self.vectors: dict[str, np.ndarray] = {}
         if self.path.is_file():
