@@ -22,6 +22,7 @@ import numpy as np
 from classifiers.bundle import MANIFEST, SCHEMA_VERSION, sha256_file
 from classifiers.cascade import Cascade, tier_fingerprint
 from classifiers.items import Item, validate_item
+from classifiers.labels import ALL_LABELS
 from classifiers.model import Brightline
 
 from .build import _git_commit, library_versions
@@ -46,21 +47,37 @@ def label_matrix(model: Brightline | Cascade, items: Sequence[Item]) -> tuple[np
 
 
 def choose_escalation(fast: np.ndarray, full: np.ndarray, labels: Sequence[str], fast_thr: dict[str, float],
-                      full_thr: dict[str, float], keep: float) -> tuple[dict[str, float], dict[str, str]]:
-    escalate, how = {}, {}
-    for j, label in enumerate(labels):
-        cap = min(fast_thr[label], full_thr[label])
-        flagged = ~np.isnan(full[:, j]) & (full[:, j] >= full_thr[label])
-        if flagged.sum() == 0:
-            escalate[label], how[label] = cap, "no dev item flagged by the transformer tier: both tiers' lower threshold"
+                      full_thr: dict[str, float], keep: float, keep_by_label: dict[str, float] | None = None,
+                      ) -> tuple[dict[str, float], dict[str, str]]:
+    """Escalation thresholds, chosen jointly. Every label starts at its cap (the lower of the two
+    tiers' flag thresholds). Then, label by label (the most often flagged first), a threshold is
+    lowered only as far as needed for the transformer tier's dev flags of that label to be
+    escalated at least `keep` (or `keep_by_label[label]`) of the time, counting the items other labels already escalate:
+    a bright-line request is nearly always escalated by `request.harmful` too, so its own threshold
+    need not go low. Lowering a threshold only adds escalations, so a label satisfied earlier stays
+    satisfied."""
+    caps = np.array([min(fast_thr[lb], full_thr[lb]) for lb in labels])
+    escalate = caps.copy()
+    fast_filled = np.nan_to_num(fast, nan=-1.0)  # a pair label without a response never escalates
+    flagged = ~np.isnan(full) & (full >= np.array([full_thr[lb] for lb in labels]))
+    how: dict[str, str] = {}
+    for j in np.argsort(-flagged.sum(axis=0), kind="stable"):
+        label, n = labels[j], int(flagged[:, j].sum())
+        label_keep = (keep_by_label or {}).get(label, keep)
+        if n == 0:
+            how[label] = "no dev item flagged by the transformer tier: the tiers' lower flag threshold"
             continue
-        # The (1 - keep) quantile of the fast scores on the transformer's flags, rounded down so
-        # that ties at the boundary stay escalated.
-        q = float(np.quantile(fast[flagged, j], 1.0 - keep, method="lower"))
-        escalate[label] = min(q, cap)
-        how[label] = (f"keeps >= {keep:.0%} of the transformer tier's {int(flagged.sum())} dev flags"
-                      + ("; capped at the tiers' flag threshold" if q > cap else ""))
-    return escalate, how
+        others = np.delete(fast_filled >= escalate, j, axis=1).any(axis=1)
+        missing = np.sort(fast_filled[flagged[:, j] & ~others, j])
+        allowed = int(np.floor((1.0 - label_keep) * n))
+        caught_at_cap = int((missing >= caps[j]).sum())
+        if len(missing) - caught_at_cap <= allowed:
+            how[label] = f"cap: >= {label_keep:.0%} of the transformer tier's {n} dev flags already escalated"
+            continue
+        # Escalate all but the `allowed` lowest-scoring of the items no other label escalates.
+        escalate[j] = min(float(missing[allowed]), caps[j])
+        how[label] = f"lowered until >= {label_keep:.0%} of the transformer tier's {n} dev flags are escalated"
+    return {lb: float(escalate[j]) for j, lb in enumerate(labels)}, how
 
 
 def dev_report(rows: Sequence[Any], scores: dict[str, np.ndarray], labels: Sequence[str],
@@ -83,6 +100,10 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
                   golden_items: Sequence[dict[str, Any]]) -> Path:
     casc = config["cascade"]
     keep = float(casc.get("keep", 0.99))
+    keep_by_label = {str(k): float(v) for k, v in casc.get("keep_by_label", {}).items()}
+    unknown = sorted(set(keep_by_label) - set(ALL_LABELS))
+    if unknown:
+        raise ValueError(f"cascade.keep_by_label names unknown labels: {', '.join(unknown)}")
     tier_dirs = {role: models_root / casc[role] for role in ("fast", "full")}
     tiers = {role: Brightline.load(path) for role, path in tier_dirs.items()}
     items = rows_to_items(dev_rows)
@@ -93,7 +114,7 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
     full_scores, _ = label_matrix(tiers["full"], items)
     t_full = time.perf_counter() - t0 - t_fast
     escalate, how = choose_escalation(fast_scores, full_scores, labels, tiers["fast"].thresholds,
-                                      tiers["full"].thresholds, keep)
+                                      tiers["full"].thresholds, keep, keep_by_label)
 
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -109,6 +130,7 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
         "escalate": escalate,
         "escalate_chosen_by": how,
         "keep": keep,
+        "keep_by_label": keep_by_label,
         "provenance": {"git_commit": _git_commit(), "libraries": library_versions(), "dev_rows": len(dev_rows)},
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -120,6 +142,10 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
     escalated = cascade.stats.escalation_rate
     benign = [i for i, r in enumerate(dev_rows) if r.labels.get("request.harmful") == 0 and not r.response]
     benign_mask = cascade.escalation_mask(*tiers["fast"].predict([items[i] for i in benign]))
+    # Ordinary assistant traffic (the benign chat sources and our benign corpus), with and without
+    # replies: the closest dev has to a day of real logs.
+    ordinary = [i for i, r in enumerate(dev_rows) if r.source.startswith("benign-") or r.source == "own:benign_traffic"]
+    ordinary_mask = cascade.escalation_mask(*tiers["fast"].predict([items[i] for i in ordinary]))
     full_thr = tiers["full"].thresholds
     report = dev_report(dev_rows, {"full": full_scores, "fast": fast_scores, "cascade": cascade_scores}, labels,
                         {"full": full_thr, "fast": tiers["fast"].thresholds, "cascade": full_thr})
@@ -129,6 +155,8 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
         "escalation_rate": escalated,
         "escalation_rate_benign_requests": float(benign_mask.mean()) if len(benign) else None,
         "benign_requests": len(benign),
+        "escalation_rate_ordinary_traffic": float(ordinary_mask.mean()) if ordinary else None,
+        "ordinary_traffic_items": len(ordinary),
         "transformer_flags_kept": float((full_flags & casc_flags).sum() / max(full_flags.sum(), 1)),
         "flags_not_raised_by_transformer": int((casc_flags & ~full_flags).sum()),
         "seconds": {"fast_tier": t_fast, "transformer_tier": t_full},
@@ -145,7 +173,7 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
                          if p.is_file() and p.name != MANIFEST}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out_dir}: escalates {escalated:.1%} of dev items ({dev['escalation_rate_benign_requests']:.1%} "
-          f"of benign request-only items), keeps {dev['transformer_flags_kept']:.1%} of the transformer tier's flags",
+          f"of benign request-only items, {dev['escalation_rate_ordinary_traffic']:.1%} of ordinary traffic), keeps {dev['transformer_flags_kept']:.1%} of the transformer tier's flags",
           file=sys.stderr)
     return out_dir
 
@@ -158,12 +186,14 @@ def render_cascade_card(manifest: dict[str, Any], dev: dict[str, Any]) -> str:
         f"A cascade: **{tiers['fast']['model']}** scores every item; an item whose fast score reaches a label's "
         f"escalation threshold is rescored by **{tiers['full']['model']}**, whose scores and flags it then "
         "carries. Escalation thresholds are chosen on the dev split so the cascade keeps at least "
-        f"{manifest['keep']:.0%} of the transformer tier's dev flags per label, and never exceed either tier's "
+        f"{manifest['keep']:.0%} of the transformer tier's dev flags per label (overrides: {manifest['keep_by_label'] or 'none'}), and never exceed either tier's "
         "flag threshold (an item that is not escalated cannot be flagged). The bundle holds no weights of its "
         "own; it names its tiers and pins their files by checksum, and refuses to load beside rebuilt tiers.", "",
         "## On the dev split", "",
         f"- items escalated: {dev['escalation_rate']:.1%} (dev is rich in harmful requests); "
         f"benign request-only items escalated: {dev['escalation_rate_benign_requests']:.1%} of {dev['benign_requests']}",
+        f"- ordinary traffic (benign chat sources and our benign corpus, {dev['ordinary_traffic_items']} items, about "
+        f"half with replies) escalated: {dev['escalation_rate_ordinary_traffic']:.1%}",
         f"- transformer-tier flags kept: {dev['transformer_flags_kept']:.1%}; flags the transformer tier would "
         f"not raise: {dev['flags_not_raised_by_transformer']}", "",
         "| label | F1 transformer | F1 fast | F1 cascade | escalate at |", "|---|---|---|---|---|",

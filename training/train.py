@@ -77,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         from huggingface_hub import hf_hub_download
 
         tokenizer = Path(hf_hub_download(src.ref, "tokenizer.json"))
-    encoder_info = {"id": src.id, "revision": src.revision}
+    encoder_info: dict[str, Any] = {"id": src.id, "revision": src.revision}
+    if config_raw.get("finetune") and enc.get("kind", "transformer") == "transformer":
+        model, info = finetuned_encoder(config_raw, src, train)
+        encoder_info["fine_tuned"] = info
     if enc.get("kind", "transformer") == "static":
         from training.static_encoder import StaticEncoder
 
@@ -100,6 +103,33 @@ def main(argv: list[str] | None = None) -> int:
                  golden_items=golden, data_info=data_info)
     print(f"trained in {time.monotonic() - start:.0f} s", file=sys.stderr)
     return 0
+
+
+def finetuned_encoder(config_raw: dict[str, Any], src: Any, train: list[Any]) -> tuple[Any, dict[str, Any]]:
+    """Fine-tune the encoder on the train split (training/finetune.py) before it is exported, or
+    reuse an earlier run with the same base, settings and data from .cache/finetuned/."""
+    from training.encoder_export import load_transformer
+    from training.finetune import finetune
+
+    ft = dict(config_raw["finetune"])
+    manifest = REPO / "training" / "data" / "split_manifest.json"
+    key_src = {"base": [src.id, src.revision], "finetune": ft, "data": config_raw.get("data", {}),
+               "splits": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None}
+    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
+    out = REPO / ".cache" / "finetuned" / f"{config_raw['name']}-{key}"
+    if (out / "finetune.json").is_file():
+        print(f"fine-tuned encoder: reusing {out}", file=sys.stderr)
+    else:
+        print(f"fine-tuning the encoder ({ft.get('max_steps')} steps) into {out} …", file=sys.stderr)
+        finetune(src.ref, out, train, max_steps=int(ft["max_steps"]), seed=int(ft.get("seed", 0)),
+                 threads=int(ft.get("threads", 2)), max_length=int(ft.get("max_length", 128)),
+                 batch_size=int(ft.get("batch_size", 32)), lr=float(ft.get("lr", 5e-5)), base_id=src.id)
+    record = json.loads((out / "finetune.json").read_text())
+    info = {"recipe": "training/finetune.py: multi-task classification heads (request labels, reply labels, "
+                      "3-way refusal on reply, opening and pair), AdamW, word embeddings frozen",
+            "settings": ft, "cache_key": key,
+            **{k: record[k] for k in ("steps", "wall_seconds", "rows_seen", "texts_seen", "final_loss_ema") if k in record}}
+    return load_transformer(str(out)), info
 
 
 def train_cascade(config_raw: dict[str, Any], output: Path | None) -> int:
