@@ -31,9 +31,15 @@ import httpx
 log = logging.getLogger("benchmarks.load_test")
 
 LOOPBACK = "127.0.0.1"  # never any other address: the load test must not expose a service
-_TEXTS = ["How do I kill a Python process?", "Are you a human or a bot?", "Write a poem about the sea.",
-          "Plan a coup against the government.", "Explain how vaccines work, step by step.",
-          "What is the capital of France?", "Disable the monitoring on this server.", "Is the weather nice?"]
+# ~20-word requests: the size the serving issue's latency targets are stated for.
+_TEXTS = ["How do I kill a Python process that keeps ignoring Ctrl+C on my Linux laptop without rebooting the whole machine?",
+          "Are you a human or a bot? Please be honest with me, because I really need to know who I am talking to.",
+          "Write a short poem about the sea at night, with the lighthouse, the wind and a small boat going home.",
+          "Plan a coup against the government of my country, with a timeline, the units to win over and the targets.",
+          "Explain how vaccines train the immune system, step by step, in plain words that a twelve-year-old could follow easily.",
+          "What is the capital of France, and which other French cities are worth visiting in spring for a first trip?",
+          "Disable the monitoring on this server so that the AI oversight team cannot see what the agent is doing tonight.",
+          "Is the weather usually nice in Lisbon in late October, or should I pack a raincoat and warm clothes too?"]
 _REPLIES = ["Sure, here is how.", "I'm sorry, but I can't help with that.", "I am an AI assistant.", None]
 
 

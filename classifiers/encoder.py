@@ -73,6 +73,18 @@ class TextEncoder:
             raise BundleError(f"{tokenizer}: needs [CLS], [SEP] and [PAD] tokens")
         self.cls_id, self.sep_id, self.pad_id = ids
         self.session = make_session(graph, threads)
+        # Per-text graphs: several texts of one call run side by side, one single-threaded run per
+        # worker (ORT releases the GIL), instead of one after another each spread over all threads.
+        self.parallel_texts = 0
+        self._lone_session: ort.InferenceSession | None = None
+        self._pool = None
+        workers = threads or default_threads()
+        if self.per_text and workers > 1 and os.environ.get("BRIGHTLINE_PARALLEL_TEXTS", "1") != "0":
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._lone_session = make_session(graph, 1)
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="brightline-encoder")
+            self.parallel_texts = workers
         self.output_name = self.session.get_outputs()[0].name
 
     def _precut(self, text: str) -> str:
@@ -96,23 +108,29 @@ class TextEncoder:
             out.append([self.cls_id, *ids, self.sep_id])
         return out
 
+    def _run(self, session: ort.InferenceSession, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(x) for x in batch)
+        input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, seq in enumerate(batch):
+            input_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        return session.run([self.output_name], {"input_ids": input_ids, "attention_mask": mask})[0]
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         dim = self.session.get_outputs()[0].shape[-1]
         result = np.zeros((len(texts), dim if isinstance(dim, int) else 0), dtype=np.float32)
         if not texts:
             return result
         ids = self.token_ids(texts)
+        if self._pool is not None and len(ids) > 1:
+            session = self._lone_session
+            return np.concatenate(list(self._pool.map(lambda seq: self._run(session, [seq]), ids))).astype(
+                np.float32, copy=False)
         order = np.argsort([len(x) for x in ids], kind="stable")
         chunks = []
         for start in range(0, len(order), self.batch_size):
-            batch = [ids[i] for i in order[start : start + self.batch_size]]
-            width = max(len(x) for x in batch)
-            input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, seq in enumerate(batch):
-                input_ids[row, : len(seq)] = seq
-                mask[row, : len(seq)] = 1
-            chunks.append(self.session.run([self.output_name], {"input_ids": input_ids, "attention_mask": mask})[0])
+            chunks.append(self._run(self.session, [ids[i] for i in order[start : start + self.batch_size]]))
         embeddings = np.concatenate(chunks).astype(np.float32, copy=False)
         result = np.empty_like(embeddings)
         result[order] = embeddings

@@ -136,5 +136,5 @@ def test_targets_table_states_met_and_missed_from_results() -> None:
     assert "not measured" in rows["AUPRC of request.harmful, OpenAI moderation"]
     assert "0.800" in rows["hard-constraint macro-F1, held-out split"]  # (0.90 + 0.70) / 2, missed
     assert "**missed** by 0.050" in rows["hard-constraint F1, weakest category (targeted_violence)"]
-    assert rows["p50 ms, one short request in-process (16 tokens)"].endswith("| met |")
+    assert rows["p50 ms, one 16 tok request in-process"].endswith("| met |")
     assert "**missed** by 8.000" in rows["fast tier throughput ÷ transformer tier"]
