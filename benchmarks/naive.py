@@ -25,6 +25,7 @@ from classifiers.features import pair_features, request_features, response_openi
 from classifiers.bundle import Manifest, read_manifest, read_thresholds
 from classifiers.items import Item, validate_items
 from classifiers.model import resolve_bundle
+from .env import REPO_ROOT
 
 TINY_ENCODER_ID = "random-tiny-bert"
 
@@ -57,7 +58,8 @@ def _tiny_encoder_dir(revision: str) -> Path:
     return out
 
 
-def load_sentence_transformer(encoder_raw: dict[str, Any], max_length: int, threads: int):  # type: ignore[no-untyped-def]
+def load_sentence_transformer(encoder_raw: dict[str, Any], max_length: int, threads: int,  # type: ignore[no-untyped-def]
+                              speed_only: bool = False):
     """The PyTorch encoder behind a bundle: the packaged all-MiniLM-L6-v2 for the shipped model,
     the random tiny BERT for the test bundle."""
     import torch
@@ -67,7 +69,22 @@ def load_sentence_transformer(encoder_raw: dict[str, Any], max_length: int, thre
 
     torch.set_num_threads(threads)
     enc_id = encoder_raw.get("id")
-    if enc_id == HUB_ID:
+    fine_tuned = encoder_raw.get("fine_tuned")
+    if fine_tuned:
+        # `brightline train` keeps the fine-tuned PyTorch weights in .cache/finetuned/ (not shipped).
+        found = sorted((REPO_ROOT / ".cache" / "finetuned").glob(f"*-{fine_tuned.get('cache_key')}"))
+        if found and (found[0] / "finetune.json").is_file():
+            Transformer, Pooling, Normalize = _st_modules()
+            transformer = Transformer(str(found[0]), max_seq_length=max_length)
+            model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_word_embedding_dimension(), "mean"),
+                                                 Normalize()], device="cpu")
+        elif speed_only and enc_id == HUB_ID:
+            # Same architecture and sequence lengths, so the same cost: fine for timing, not for scores.
+            model = SentenceTransformer(default_encoder_source().ref, device="cpu")
+        else:
+            raise NaiveUnavailable(f"the bundle's encoder was fine-tuned and its PyTorch weights are not in "
+                                   f".cache/finetuned/ (key {fine_tuned.get('cache_key')}); `brightline train` rebuilds them")
+    elif enc_id == HUB_ID:
         ref = default_encoder_source().ref
         model = SentenceTransformer(ref, device="cpu")
     elif enc_id == TINY_ENCODER_ID:
@@ -132,24 +149,24 @@ class NaiveStack:
     """Mirror of `Brightline.predict` on PyTorch embeddings and scikit-learn heads."""
 
     def __init__(self, bundle_dir: Path, manifest: Manifest, thresholds: dict[str, float], threads: int = 2,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, speed_only: bool = False) -> None:
         enc = manifest.encoder
         self.opening_chars = enc.opening_chars
         self.dim = enc.dim
         self.batch_size = batch_size
         self.thresholds = thresholds
         self.model_id = manifest.model_id
-        self.model = load_sentence_transformer(manifest.raw["encoder"], enc.max_length, threads)
+        self.model = load_sentence_transformer(manifest.raw["encoder"], enc.max_length, threads, speed_only)
         self.recipes = (manifest.heads["request"].features, manifest.heads["pair"].features)
         self.request_head = SklearnHeads(bundle_dir / manifest.heads["request"].file, manifest.heads["request"].labels)
         self.pair_head = SklearnHeads(bundle_dir / manifest.heads["pair"].file, manifest.heads["pair"].labels)
 
     @classmethod
-    def from_bundle(cls, path: str | os.PathLike[str] | None, threads: int = 2) -> NaiveStack:
+    def from_bundle(cls, path: str | os.PathLike[str] | None, threads: int = 2, speed_only: bool = False) -> NaiveStack:
         """Without loading the ONNX graphs (so its memory is the naive stack's own)."""
         bundle_dir = resolve_bundle(path)
         manifest = read_manifest(bundle_dir)
-        return cls(bundle_dir, manifest, read_thresholds(bundle_dir, manifest), threads)
+        return cls(bundle_dir, manifest, read_thresholds(bundle_dir, manifest), threads, speed_only=speed_only)
 
     def score(self, raw_items: Any) -> list[dict[str, Any]]:
         """Same records as Brightline.score (for like-for-like timing)."""

@@ -53,7 +53,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         from benchmarks.naive import NaiveStack
 
         t_import = time.perf_counter()
-        model: Any = NaiveStack.from_bundle(spec["model"], threads=threads)
+        model: Any = NaiveStack.from_bundle(spec["model"], threads=threads, speed_only=True)
     else:
         from classifiers import Brightline
         from classifiers.encoder import TextEncoder
