@@ -141,11 +141,16 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
     cascade_scores, _ = label_matrix(cascade, items)
     escalated = cascade.stats.escalation_rate
     benign = [i for i, r in enumerate(dev_rows) if r.labels.get("request.harmful") == 0 and not r.response]
-    benign_mask = cascade.escalation_mask(*tiers["fast"].predict([items[i] for i in benign]))
     # Ordinary assistant traffic (the benign chat sources and our benign corpus), with and without
     # replies: the closest dev has to a day of real logs.
-    ordinary = [i for i, r in enumerate(dev_rows) if r.source.startswith("benign-") or r.source == "own:benign_traffic"]
-    ordinary_mask = cascade.escalation_mask(*tiers["fast"].predict([items[i] for i in ordinary]))
+    ordinary = [i for i, r in enumerate(dev_rows)
+                if getattr(r, "source", "").startswith("benign-") or getattr(r, "source", "") == "own:benign_traffic"]
+
+    def escalated_share(rows: list[int]) -> float | None:
+        if not rows:
+            return None
+        return float(cascade.escalation_mask(*tiers["fast"].predict([items[i] for i in rows])).mean())
+
     full_thr = tiers["full"].thresholds
     report = dev_report(dev_rows, {"full": full_scores, "fast": fast_scores, "cascade": cascade_scores}, labels,
                         {"full": full_thr, "fast": tiers["fast"].thresholds, "cascade": full_thr})
@@ -153,9 +158,9 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
     casc_flags = ~np.isnan(cascade_scores) & (cascade_scores >= np.array([full_thr[lb] for lb in labels]))
     dev = {
         "escalation_rate": escalated,
-        "escalation_rate_benign_requests": float(benign_mask.mean()) if len(benign) else None,
+        "escalation_rate_benign_requests": escalated_share(benign),
         "benign_requests": len(benign),
-        "escalation_rate_ordinary_traffic": float(ordinary_mask.mean()) if ordinary else None,
+        "escalation_rate_ordinary_traffic": escalated_share(ordinary),
         "ordinary_traffic_items": len(ordinary),
         "transformer_flags_kept": float((full_flags & casc_flags).sum() / max(full_flags.sum(), 1)),
         "flags_not_raised_by_transformer": int((casc_flags & ~full_flags).sum()),
@@ -172,10 +177,14 @@ def build_cascade(config: dict[str, Any], dev_rows: Sequence[Any], out_dir: Path
     manifest["files"] = {p.name: sha256_file(p) for p in sorted(out_dir.iterdir())
                          if p.is_file() and p.name != MANIFEST}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {out_dir}: escalates {escalated:.1%} of dev items ({dev['escalation_rate_benign_requests']:.1%} "
-          f"of benign request-only items, {dev['escalation_rate_ordinary_traffic']:.1%} of ordinary traffic), keeps {dev['transformer_flags_kept']:.1%} of the transformer tier's flags",
+    print(f"wrote {out_dir}: escalates {escalated:.1%} of dev items ({_pct(dev['escalation_rate_benign_requests'])} "
+          f"of benign request-only items, {_pct(dev['escalation_rate_ordinary_traffic'])} of ordinary traffic), keeps {dev['transformer_flags_kept']:.1%} of the transformer tier's flags",
           file=sys.stderr)
     return out_dir
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def render_cascade_card(manifest: dict[str, Any], dev: dict[str, Any]) -> str:
@@ -191,9 +200,9 @@ def render_cascade_card(manifest: dict[str, Any], dev: dict[str, Any]) -> str:
         "own; it names its tiers and pins their files by checksum, and refuses to load beside rebuilt tiers.", "",
         "## On the dev split", "",
         f"- items escalated: {dev['escalation_rate']:.1%} (dev is rich in harmful requests); "
-        f"benign request-only items escalated: {dev['escalation_rate_benign_requests']:.1%} of {dev['benign_requests']}",
+        f"benign request-only items escalated: {_pct(dev['escalation_rate_benign_requests'])} of {dev['benign_requests']}",
         f"- ordinary traffic (benign chat sources and our benign corpus, {dev['ordinary_traffic_items']} items, about "
-        f"half with replies) escalated: {dev['escalation_rate_ordinary_traffic']:.1%}",
+        f"half with replies) escalated: {_pct(dev['escalation_rate_ordinary_traffic'])}",
         f"- transformer-tier flags kept: {dev['transformer_flags_kept']:.1%}; flags the transformer tier would "
         f"not raise: {dev['flags_not_raised_by_transformer']}", "",
         "| label | F1 transformer | F1 fast | F1 cascade | escalate at |", "|---|---|---|---|---|",
