@@ -165,7 +165,7 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
              f"{manifest.encoder.max_length}, so longer inputs cost the same as that. Throughput: "
              f"{params['throughput_items']} items, half with a response, one `score()` call, best of "
              f"{params['throughput_runs']}. Cold start: `load` to the end of the first `score()` (imports timed apart). "
-             "Peak RSS: ru_maxrss of the configuration's own process. The naive stack runs a fine-tuned bundle's "
+             "Peak RSS: VmHWM of the configuration's own process. The naive stack runs a fine-tuned bundle's "
              "PyTorch weights from .cache/finetuned/ when they are there, else the base weights of the same "
              "architecture (the same cost; its scores are then not the bundle's, which timing does not use). "
              "The int8 graph runs one text per call, a call's texts side by side on single-threaded runs; the "

@@ -12,6 +12,7 @@ import random
 import resource
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 WORDS = ("the a of to and in is for that you it with on as are this be can how what have from or by "
@@ -32,6 +33,19 @@ def sized_text(tokenizer: Any, n_tokens: int, seed: int) -> str:
     text = " ".join(rng.choice(WORDS) for _ in range(body * 2 + 8))
     enc = tokenizer.encode(text, add_special_tokens=False)
     return text[: enc.offsets[body - 1][1]]
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak RSS. VmHWM belongs to the address space, which exec replaces;
+    ru_maxrss does not reset on exec, so a worker forked from a big parent would report the
+    parent's size (seen: every worker started after the fp32 export showed the exporter's 1.3 GB)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -142,7 +156,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         "escalation_rate": escalation, "throughput_set": {
             "items": len(mixed), "with_response": sum("response" in m for m in mixed),
             "request_tokens": "8-120", "response_tokens": "16-400"},
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
         "pid": os.getpid(),
     }
 

@@ -34,6 +34,9 @@ def render_card(info: dict[str, Any]) -> str:
         f"- At most {enc['max_length']} tokens per text: the first {enc['head_tokens']} and the last "
         f"{enc['max_length'] - 2 - enc['head_tokens']} of a longer one. A reply's first {enc['opening_chars']} "
         "characters are embedded on their own as well.",
+        *([f"- Fine-tuned on CPU before export ({enc['fine_tuned'].get('steps')} steps, "
+           f"{enc['fine_tuned'].get('rows_seen')} train rows seen, {enc['fine_tuned'].get('wall_seconds', 0) / 60:.0f} min): "
+           f"{enc['fine_tuned'].get('recipe')}; see docs/training.md."] if enc.get("fine_tuned") else []),
         "- Heads: calibrated logistic regression per binary label (Platt scaling folded into the weights), "
         "multinomial logistic regression for the 3-way refusal class; request heads see [request; system], "
         "pair heads see [request; response; reply opening; request*response; system].",
