@@ -2,7 +2,7 @@
 its own: `python -m benchmarks.speed_worker '<json spec>'` prints one JSON line.
 
 Order matters: imports, then load -> first score (cold start), then latency, then throughput;
-peak RSS (ru_maxrss) is read last, so it covers the whole run of that one stack."""
+peak RSS (VmHWM) is read last, so it covers the whole run of that one stack."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
             "p99": float(np.percentile(arr, 99)), "mean": float(arr.mean()), "n": len(samples)}
 
 
+def time_one_item(model: Any, item: dict[str, str], warmup: int, reps: int) -> dict[str, float]:
+    """Latency percentiles of `score([item])`, one call at a time, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        model.score([item])
+    samples = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        model.score([item])
+        samples.append(time.perf_counter() - t)
+    return _percentiles(samples)
+
+
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     threads = int(spec["threads"])
     t_start = time.perf_counter()
@@ -101,25 +113,9 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         for mode in ("request", "request+response"):
             item = ({"request": sized_text(tokenizer, n, seed=n)} if mode == "request"
                     else {"request": short_request, "response": sized_text(tokenizer, n, seed=n + 7)})
-            for _ in range(spec["warmup"]):
-                model.score([item])
-            samples = []
-            for _ in range(spec["reps"]):
-                t = time.perf_counter()
-                model.score([item])
-                samples.append(time.perf_counter() - t)
-            latency[f"{mode} {n} tok"] = _percentiles(samples)
-
+            latency[f"{mode} {n} tok"] = time_one_item(model, item, spec["warmup"], spec["reps"])
     # The targets are stated for a ~20-word request: measure one as it is, beside the token grid.
-    item = {"request": TWENTY_WORDS}
-    for _ in range(spec["warmup"]):
-        model.score([item])
-    samples = []
-    for _ in range(spec["reps"]):
-        t = time.perf_counter()
-        model.score([item])
-        samples.append(time.perf_counter() - t)
-    latency["request 20 words"] = _percentiles(samples)
+    latency["request 20 words"] = time_one_item(model, {"request": TWENTY_WORDS}, spec["warmup"], spec["reps"])
 
     rng = random.Random(0)
     mixed = []
