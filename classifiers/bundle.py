@@ -111,7 +111,12 @@ def verify_checksums(bundle_dir: Path, manifest: Manifest) -> None:
     unlisted = sorted(needed - set(manifest.files))
     if unlisted:
         raise BundleError(f"{bundle_dir}: manifest.json lists no checksum for {', '.join(unlisted)}")
-    for name, expected in sorted(manifest.files.items()):
+    verify_listed_files(bundle_dir, manifest.files)
+
+
+def verify_listed_files(bundle_dir: Path, files: dict[str, str]) -> None:
+    """Each listed file exists with its recorded sha256 (BundleError naming the first that does not)."""
+    for name, expected in sorted(files.items()):
         path = bundle_dir / name
         if not path.is_file():
             raise BundleError(f"{bundle_dir}: {name} is listed in manifest.json but missing")

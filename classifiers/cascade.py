@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .bundle import MANIFEST, SCHEMA_VERSION, sha256_file
+from .bundle import MANIFEST, SCHEMA_VERSION, verify_listed_files
 from .errors import BundleError
 from .items import Item, validate_items
 from .model import Brightline, build_records, models_dir
@@ -116,10 +116,7 @@ class Cascade:
             escalate = {str(k): float(v) for k, v in escalate.items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"{bundle_dir / MANIFEST}: malformed cascade manifest ({exc!r})") from exc
-        for fname, expected in dict(raw.get("files", {})).items():
-            fpath = bundle_dir / fname
-            if not fpath.is_file() or sha256_file(fpath) != expected:
-                raise BundleError(f"{bundle_dir}: {fname} is missing or fails its manifest checksum")
+        verify_listed_files(bundle_dir, dict(raw.get("files", {})))
         loaded = {}
         for role, (tier_name, model_id, fingerprint) in tier_specs.items():
             tier_dir = resolve_tier(bundle_dir, tier_name)

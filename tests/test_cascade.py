@@ -119,3 +119,12 @@ def test_a_rewritten_model_card_does_not_unpin_a_tier(tiers: Path, tmp_path: Pat
     rehash_bundle_file(card)
     assert verify_bundle(copy / "tiny-test").ok
     assert isinstance(Brightline.load(copy / "tiny-cascade"), Cascade)
+
+
+def test_cascade_checks_its_own_files(tiers: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "models"
+    shutil.copytree(tiers, copy)
+    golden = copy / "tiny-cascade" / "golden.jsonl"
+    golden.write_text(golden.read_text().replace("g1", "g9", 1))
+    with pytest.raises(BundleError, match="checksum mismatch for golden.jsonl"):
+        Brightline.load(copy / "tiny-cascade")
