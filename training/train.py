@@ -152,6 +152,9 @@ def train_cascade(config_raw: dict[str, Any], output: Path | None) -> int:
         print(f"error: {exc} (build both tiers first: `brightline train` and "
               "`brightline train --config training/configs/fast.toml`)", file=sys.stderr)
         return 2
+    except (KeyError, ValueError) as exc:
+        print(f"error: bad [cascade] section in the config: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
