@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,8 @@ import numpy as np
 
 from .bundle import MANIFEST, SCHEMA_VERSION, verify_listed_files
 from .errors import BundleError
-from .items import Item, validate_items
-from .model import Brightline, build_records, models_dir
+from .items import Item
+from .model import Brightline, Scorer, models_dir
 
 KIND = "cascade"
 
@@ -86,8 +86,9 @@ class CascadeStats:
         return self.escalated / self.items if self.items else 0.0
 
 
-class Cascade:
-    """Same interface as `Brightline` (load, score, score_items, predict, describe)."""
+class Cascade(Scorer):
+    """Same interface as `Brightline` (load, score, score_items, predict, describe); records come from
+    the shared `Scorer`, with the transformer tier's labels and thresholds."""
 
     def __init__(self, bundle_dir: Path, manifest: CascadeManifest, fast: Brightline, full: Brightline,
                  escalate: dict[str, float]) -> None:
@@ -148,16 +149,6 @@ class Cascade:
     @property
     def tokenizer_file(self) -> Path:
         return self.full.tokenizer_file
-
-    def score(self, items: Iterable[Mapping[str, Any] | Item]) -> list[dict[str, Any]]:
-        return self.score_items(validate_items(items))
-
-    def score_items(self, items: Sequence[Item]) -> list[dict[str, Any]]:
-        if not items:
-            return []
-        request_probs, pair_probs, pair_rows = self.predict(items)
-        return build_records(items, self.full.request_head.spec.labels, self.full.pair_head.spec.labels,
-                             request_probs, pair_probs, pair_rows, self.thresholds, self.model_id)
 
     def escalation_mask(self, request_probs: np.ndarray, pair_probs: np.ndarray,
                         pair_rows: Sequence[int]) -> np.ndarray:

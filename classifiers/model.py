@@ -66,6 +66,30 @@ def build_records(items: Sequence[Item], request_labels: Sequence[str], pair_lab
     return records
 
 
+class Scorer:
+    """The scoring contract on top of `predict`: shared by a bundle and a cascade, so both give
+    records built the same way. Needs `predict`, `request_head`, `pair_head`, `thresholds`, `model_id`."""
+
+    request_head: _Head
+    pair_head: _Head
+    thresholds: dict[str, float]
+    model_id: str
+
+    def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        raise NotImplementedError
+
+    def score(self, items: Iterable[Mapping[str, Any] | Item]) -> list[dict[str, Any]]:
+        """Validate and score a list of items (raises InputError naming the first bad field)."""
+        return self.score_items(validate_items(items))
+
+    def score_items(self, items: Sequence[Item]) -> list[dict[str, Any]]:
+        if not items:
+            return []
+        request_probs, pair_probs, pair_rows = self.predict(items)
+        return build_records(items, self.request_head.spec.labels, self.pair_head.spec.labels, request_probs,
+                             pair_probs, pair_rows, self.thresholds, self.model_id)
+
+
 class _Head:
     def __init__(self, bundle_dir: Path, side: str, spec: Any, threads: int | None) -> None:
         if spec.features not in RECIPES[side]:
@@ -80,7 +104,7 @@ class _Head:
         return self.session.run([self.spec.output], {self.spec.input: features})[0]
 
 
-class Brightline:
+class Brightline(Scorer):
     """A loaded model bundle. `score(items)` returns one record per item, in order:
     ``{"id", "scores": {label: probability}, "flags": [labels at/over threshold], "model"}``."""
 
@@ -132,17 +156,6 @@ class Brightline:
         unique = list(dict.fromkeys(texts))
         vectors = self.encoder.embed(unique)
         return dict(zip(unique, vectors))
-
-    def score(self, items: Iterable[Mapping[str, Any] | Item]) -> list[dict[str, Any]]:
-        """Validate and score a list of items (raises InputError naming the first bad field)."""
-        return self.score_items(validate_items(items))
-
-    def score_items(self, items: Sequence[Item]) -> list[dict[str, Any]]:
-        if not items:
-            return []
-        request_probs, pair_probs, pair_rows = self.predict(items)
-        return build_records(items, self.request_head.spec.labels, self.pair_head.spec.labels, request_probs,
-                             pair_probs, pair_rows, self.thresholds, self.model_id)
 
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Raw head outputs: request probabilities for every item, pair probabilities for the
