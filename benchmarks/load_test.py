@@ -2,7 +2,7 @@
 bounded time, report throughput and latency percentiles.
 
     python -m benchmarks.load_test --model PATH --concurrency 16 --duration 30 [--batch 16]
-        [--no-microbatch] [--kinds single,batch] [--json out.json]
+        [--no-microbatch] [--kinds single,batch] [--request-only] [--json out.json]
 
 By default it runs single-item calls and batch calls, each with micro-batching on and off. The
 server runs in a subprocess (its own interpreter, as in production) bound to 127.0.0.1 only; the
@@ -47,6 +47,7 @@ _REPLIES = ["Sure, here is how.", "I'm sorry, but I can't help with that.", "I a
 class Result:
     kind: str  # "single" or "batch"
     microbatch: bool
+    replies: bool  # whether 3 of 4 items carry a reply (more texts to encode) or every item is request-only
     concurrency: int
     batch: int
     duration_s: float
@@ -103,9 +104,9 @@ def serve(model: str, microbatch: bool, extra_env: dict[str, str] | None = None,
             proc.wait()
 
 
-def _payload(i: int, batch: int) -> dict[str, Any]:
+def _payload(i: int, batch: int, replies: bool = True) -> dict[str, Any]:
     def item(k: int) -> dict[str, Any]:
-        reply = _REPLIES[k % len(_REPLIES)]
+        reply = _REPLIES[k % len(_REPLIES)] if replies else None
         return {"id": k, "request": _TEXTS[k % len(_TEXTS)], **({"response": reply} if reply else {})}
 
     return item(i) if batch <= 1 else {"items": [item(i + k) for k in range(batch)]}
@@ -117,7 +118,8 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[min(len(sorted_ms) - 1, round(q * (len(sorted_ms) - 1)))]
 
 
-async def _drive(base: str, concurrency: int, duration_s: float, batch: int) -> tuple[list[float], int, int, float]:
+async def _drive(base: str, concurrency: int, duration_s: float, batch: int,
+                 replies: bool = True) -> tuple[list[float], int, int, float]:
     """`concurrency` clients, each sending its next request as soon as the last one returns,
     until `duration_s` has passed (then they stop: the test bounds itself)."""
     latencies: list[float] = []
@@ -126,7 +128,7 @@ async def _drive(base: str, concurrency: int, duration_s: float, batch: int) -> 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         # One warm-up request per connection, not timed.
-        await asyncio.gather(*(client.post("/v1/score", json=_payload(k, batch)) for k in range(concurrency)))
+        await asyncio.gather(*(client.post("/v1/score", json=_payload(k, batch, replies)) for k in range(concurrency)))
         started = time.perf_counter()
         stop_at = started + duration_s
 
@@ -136,7 +138,7 @@ async def _drive(base: str, concurrency: int, duration_s: float, batch: int) -> 
             while time.perf_counter() < stop_at:
                 t0 = time.perf_counter()
                 try:
-                    response = await client.post("/v1/score", json=_payload(i, batch))
+                    response = await client.post("/v1/score", json=_payload(i, batch, replies))
                     ok = response.status_code == 200
                 except httpx.HTTPError:
                     ok = False
@@ -151,11 +153,11 @@ async def _drive(base: str, concurrency: int, duration_s: float, batch: int) -> 
 
 
 def run_scenario(base: str, *, kind: str, microbatch: bool, concurrency: int, duration_s: float,
-                 batch: int) -> Result:
+                 batch: int, replies: bool = True) -> Result:
     size = 1 if kind == "single" else batch
-    latencies, requests, errors, elapsed = asyncio.run(_drive(base, concurrency, duration_s, size))
+    latencies, requests, errors, elapsed = asyncio.run(_drive(base, concurrency, duration_s, size, replies))
     latencies.sort()
-    return Result(kind=kind, microbatch=microbatch, concurrency=concurrency, batch=size,
+    return Result(kind=kind, microbatch=microbatch, replies=replies, concurrency=concurrency, batch=size,
                   duration_s=round(elapsed, 2), requests=requests, items=requests * size, errors=errors,
                   requests_per_s=round(requests / elapsed, 1), items_per_s=round(requests * size / elapsed, 1),
                   p50_ms=round(_percentile(latencies, 0.50), 2), p95_ms=round(_percentile(latencies, 0.95), 2),
@@ -164,9 +166,10 @@ def run_scenario(base: str, *, kind: str, microbatch: bool, concurrency: int, du
 
 def run_load_test(model: str, *, concurrency: int = 16, duration_s: float = 30, batch: int = 16,
                   microbatch: tuple[bool, ...] = (True, False), kinds: tuple[str, ...] = ("single", "batch"),
-                  ) -> list[dict[str, Any]]:
+                  replies: bool = True) -> list[dict[str, Any]]:
     """The benchmark harness's entry point: one result dict per (micro-batching, kind) scenario.
-    Each micro-batching setting gets its own fresh server."""
+    Each micro-batching setting gets its own fresh server. `replies=False` sends request-only items
+    (the latency targets are stated for a ~20-word request)."""
     if duration_s <= 0 or duration_s > 3600 or concurrency < 1 or batch < 1:
         raise ValueError("need 0 < duration_s <= 3600, concurrency >= 1, batch >= 1")
     results = []
@@ -176,7 +179,7 @@ def run_load_test(model: str, *, concurrency: int = 16, duration_s: float = 30, 
                 log.info("running %s calls, micro-batching %s, %d clients, %.0f s", kind, "on" if mb else "off",
                          concurrency, duration_s)
                 results.append(asdict(run_scenario(base, kind=kind, microbatch=mb, concurrency=concurrency,
-                                                   duration_s=duration_s, batch=batch)))
+                                                   duration_s=duration_s, batch=batch, replies=replies)))
     return results
 
 
@@ -199,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-microbatch", action="store_true", help="only run with micro-batching off")
     parser.add_argument("--microbatch-only", action="store_true", help="only run with micro-batching on")
     parser.add_argument("--kinds", default="single,batch", help="comma-separated: single, batch")
+    parser.add_argument("--request-only", action="store_true",
+                        help="items without a reply (by default 3 of 4 items carry one)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -208,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--kinds takes single and/or batch")
     modes = (False,) if args.no_microbatch else (True,) if args.microbatch_only else (True, False)
     results = run_load_test(args.model, concurrency=args.concurrency, duration_s=args.duration, batch=args.batch,
-                            microbatch=modes, kinds=kinds)
+                            microbatch=modes, kinds=kinds, replies=not args.request_only)
     print(format_table(results))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

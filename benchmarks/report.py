@@ -123,8 +123,8 @@ def render_targets_table(results: dict[str, Any]) -> str:
     load = speed.get("load_test") or {}
     lone = [r for r in load.get("concurrency_1", []) if r["kind"] == "single"]
     if lone:
-        lines.append(_target_row("service p50 ms, one ~20-word request, 1 client over HTTP", lone[0]["p50_ms"], None, 5.0, "<="))
-        lines.append(_target_row("service p99 ms, one ~20-word request, 1 client over HTTP", lone[0]["p99_ms"], None, 25.0, "<="))
+        lines.append(_target_row("service p50 ms, one ~20-word request (no reply), 1 client over HTTP", lone[0]["p50_ms"], None, 5.0, "<="))
+        lines.append(_target_row("service p99 ms, one ~20-word request (no reply), 1 client over HTTP", lone[0]["p99_ms"], None, 25.0, "<="))
     if load.get("concurrency_16"):
         on = [r for r in load["concurrency_16"] if r["kind"] == "single" and r["microbatch"]]
         off = [r for r in load["concurrency_16"] if r["kind"] == "single" and not r["microbatch"]]

@@ -36,9 +36,10 @@ def hashed_ngrams(texts: Sequence[str], dim: int, max_words: int | None = None) 
         words = _WORD.findall(text.lower())
         if max_words is not None:
             words = words[:max_words]
-        grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
-        for gram in grams:
-            out[row, zlib.crc32(gram.encode("utf-8")) % dim] += 1.0
+        buckets = [zlib.crc32(w.encode("utf-8")) % dim for w in words]
+        buckets += [zlib.crc32(f"{a} {b}".encode()) % dim for a, b in zip(words, words[1:])]
+        if buckets:  # one bincount per text: ~3x faster than incrementing numpy cells one by one
+            out[row] = np.bincount(buckets, minlength=dim)
     np.log1p(out, out=out)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)

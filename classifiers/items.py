@@ -3,6 +3,7 @@ service, benchmarks) so that they all accept and reject exactly the same inputs.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,9 +29,16 @@ class Item:
     response: str | None = None
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # Cc in ASCII, less \t and \n (ASCII has no Cf/Cs)
+
+
 def normalise_text(text: str) -> str:
     """NFC-normalise, drop control characters (keeping newlines and tabs) and trim. Whitespace
     inside the text is kept: line structure is part of how a reply refuses or complies."""
+    if text.isascii():
+        # Most traffic: NFC leaves ASCII as it is, and one regex pass does what the per-character
+        # category loop below does (a third of the fast tier's time, profiled).
+        return _ASCII_CONTROL.sub("", text).strip()
     text = unicodedata.normalize("NFC", text)
     text = "".join(
         ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")

@@ -37,3 +37,11 @@ def test_recipe_widths():
 def test_response_opening_cuts_at_a_word_end():
     assert response_opening("I can't help with that request.", 8) == "I can't help"
     assert response_opening("short", 200) == "short"
+
+
+def test_hashed_ngrams_counts_repeated_grams():
+    # "a a a" has unigram "a" three times and bigram "a a" twice: log1p counts before the norm.
+    vec = hashed_ngrams(["a a a"], 1 << 20)[0]
+    counts = np.sort(vec[vec > 0])
+    expected = np.log1p(np.array([2.0, 3.0], dtype=np.float32))
+    assert np.allclose(counts, np.sort(expected / np.linalg.norm(expected)))

@@ -48,3 +48,17 @@ def test_normalisation():
     item = validate_item({"request": "  Cafe\u0301\u200b  ", "system": "  ", "response": "ok"})
     assert item.request == "Café"  # NFC, zero-width char dropped, trimmed
     assert item.system is None  # an empty system prompt is no system prompt
+
+
+def test_ascii_fast_path_drops_what_the_category_rule_drops():
+    # The ASCII shortcut in normalise_text must agree with the general rule (drop Cc/Cf/Cs except
+    # tab and newline) for every ASCII character, and mixed texts take the general path.
+    import unicodedata
+
+    from classifiers.items import normalise_text
+
+    for code in range(128):
+        ch = chr(code)
+        keep = ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+        assert normalise_text(f"a{ch}b") == (f"a{ch}b" if keep else "ab"), code
+    assert normalise_text("caf\u0065\u0301\u200b\r\n") == "caf\u00e9"
