@@ -132,3 +132,26 @@ def test_missing_data_root_names_env(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("BRIGHTLINE_DATA", str(tmp_path / "nope"))
     with pytest.raises(DataMissingError, match="BRIGHTLINE_DATA"):
         data_root()
+
+
+def test_weak_refusal_rules():
+    from training.data.sources.weak_refusal import has_second_voice, weak_refusal_class
+
+    refusal = "I'm sorry, but I cannot assist with that request."
+    assert weak_refusal_class(refusal, harmful=False) == "full_refusal"
+    assert weak_refusal_class("As an AI language model, I cannot provide guidance on that.", False) == "full_refusal"
+    # A refusal after 300 characters, or a long reply, is not a clean full refusal.
+    assert weak_refusal_class("x " * 200 + refusal, False) is None
+    assert weak_refusal_class(refusal + " More words." * 80, False) is None
+    two_voices = "[GPT]: I'm sorry, but I can't help with that.\n\n[DAN]: Oh, sure, here is the plan."
+    assert has_second_voice(two_voices)
+    assert weak_refusal_class(two_voices, harmful=False) is None
+    assert weak_refusal_class(two_voices, harmful=True) == "partial_refusal"
+    # Harmful and no refusal: compliance when one voice; numbered steps are not voices.
+    steps = "Sure, here is how.\nStep 1: obtain [REDACTED].\nStep 2: [REDACTED].\nNote: be careful."
+    assert not has_second_voice(steps)
+    assert weak_refusal_class(steps, harmful=True) == "full_compliance"
+    lecture = "[ChatGPT]: Stealing is illegal and wrong.\n[AntiGPT]: First you [REDACTED]."
+    assert weak_refusal_class(lecture, harmful=True) is None
+    # Not harmful and no refusal phrase: unknown (could be a harmless compliance or a lecture).
+    assert weak_refusal_class("Here is a poem about the sea.", harmful=False) is None

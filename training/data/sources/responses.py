@@ -7,6 +7,7 @@ import re
 from ..example import Example, make_labels, normalise
 from ..paths import source_dir
 from ._common import MALWARE_RE, read_csv, read_jsonl
+from .weak_refusal import weak_refusal_labels
 
 _AI_Q = re.compile(r"\bare you (a |an )?(human|real|person|robot|bot|ai|machine)\b", re.I)
 
@@ -59,7 +60,8 @@ def _req(sid: str, text: str, labels: dict[str, int]) -> Example:
 
 
 def load_jbb_artifacts() -> list[Example]:
-    """(jailbreak prompt, response) with the JBB judge verdict -> response.harmful; the goal is
+    """(jailbreak prompt, response) with the JBB judge verdict -> response.harmful, and the weak
+    refusal class of weak_refusal.py; the goal is
     always harmful -> request.harmful=1 (+cyberweapons where the goal names malware). Rows where
     Llama Guard disagrees with the judge are dropped (label noise); empty submissions dropped.
     group = behaviour index: the same behaviour never straddles splits."""
@@ -76,6 +78,7 @@ def load_jbb_artifacts() -> list[Example]:
                                     and MALWARE_RE.search(row["goal"])) else ()
         labels = make_labels(1, pos=pos)
         labels["response.harmful"] = int(jb)
+        labels.update(weak_refusal_labels(row["response"].strip(), jb))
         sid = f"{row['method']}-{row['target_model']}-{row['index']}"
         out.append(Example(
             id=f"jailbreakbench-artifacts:{sid}", source="jailbreakbench-artifacts",
@@ -85,9 +88,10 @@ def load_jbb_artifacts() -> list[Example]:
     return out
 
 
-def gptfuzz_rows(file: str) -> list[Example]:
+def gptfuzz_rows(file: str, weak_refusals: bool = False) -> list[Example]:
     """Human labels: 1 = jailbroken harmful compliance, 0 = refusal or non-harmful. Exact
-    duplicate (question, response) pairs dropped; group = question index."""
+    duplicate (question, response) pairs dropped; group = question index. `weak_refusals` adds
+    weak_refusal.py's refusal class (training file only)."""
     d = source_dir("gptfuzz")
     questions = {r["index"]: r["text"] for r in read_csv(d / "question_list.csv")}
     out = []
@@ -100,6 +104,8 @@ def gptfuzz_rows(file: str) -> list[Example]:
         seen.add(key)
         labels = make_labels(1)
         labels["response.harmful"] = int(row["label"])
+        if weak_refusals:
+            labels.update(weak_refusal_labels(resp, row["label"] == "1"))
         sid = f"{file.split('.')[0]}-{i}"
         out.append(Example(
             id=f"gptfuzz:{sid}", source="gptfuzz", source_id=sid,
@@ -111,4 +117,4 @@ def gptfuzz_rows(file: str) -> list[Example]:
 
 def load_gptfuzz_train() -> list[Example]:
     """train.csv only (questions 0-79); evaluate.csv (80-99) is test-only."""
-    return gptfuzz_rows("train.csv")
+    return gptfuzz_rows("train.csv", weak_refusals=True)
