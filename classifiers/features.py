@@ -37,7 +37,7 @@ def hashed_ngrams(texts: Sequence[str], dim: int, max_words: int | None = None) 
         if max_words is not None:
             words = words[:max_words]
         buckets = [zlib.crc32(w.encode("utf-8")) % dim for w in words]
-        buckets += [zlib.crc32(f"{a} {b}".encode()) % dim for a, b in zip(words, words[1:])]
+        buckets += [zlib.crc32(f"{a} {b}".encode()) % dim for a, b in zip(words, words[1:], strict=False)]
         if buckets:  # one bincount per text: ~3x faster than incrementing numpy cells one by one
             out[row] = np.bincount(buckets, minlength=dim)
     np.log1p(out, out=out)

@@ -55,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
         return train_cascade(config_raw, args.output)
     from training.build import BuildConfig, build_bundle
     from training.data import SplitsMissingError, load_split
-    from training.data.paths import splits_dir
     from training.encoder_export import EncoderSource, default_encoder_source, load_transformer
 
     enc, heads, data = config_raw.get("encoder", {}), config_raw.get("heads", {}), config_raw.get("data", {})
@@ -89,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     manifest_path = REPO / "training" / "data" / "split_manifest.json"
     split_manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     data_info = {
-        "splits": f"built by `brightline data build` into {splits_dir()}; per-split sha256 in training/data/split_manifest.json",
-        "split_hashes": {k: v.get("sha256") for k, v in split_manifest.items() if isinstance(v, dict)},
+        "splits": "built by `brightline data build` (into .cache/data/splits under the repo, or $BRIGHTLINE_CACHE); "
+                  "per-split sha256 in training/data/split_manifest.json",
+        "split_hashes": {k: v.get("sha256") for k, v in split_manifest.get("splits", {}).items()},
         "selection": f"commercial_only={data.get('commercial_only', True)}, max_per_source={data.get('max_per_source', 0)} (train only)",
         "train_rows_by_source": dict(sorted(Counter(r.source for r in train).items())),
         "dev_rows": len(dev),
