@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.features import pair_features, request_features, response_opening
+from classifiers.features import pair_features, request_closing, request_features, response_opening, uses_closing
 from classifiers.bundle import Manifest, read_manifest, read_thresholds
 from classifiers.items import Item, validate_items
 from classifiers.model import resolve_bundle
@@ -192,7 +192,10 @@ class NaiveStack:
         return dict(zip(unique, np.asarray(vectors, dtype=np.float32)))
 
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        closing = uses_closing(self.recipes[0])
         texts = [it.request for it in items] + [it.system for it in items if it.system]
+        if closing:
+            texts += [request_closing(it.request) for it in items]
         for it in items:
             if it.response:
                 texts += [it.response, response_opening(it.response, self.opening_chars)]
@@ -205,7 +208,9 @@ class NaiveStack:
 
         e_req, e_sys = stack(it.request for it in items), stack(it.system for it in items)
         requests = [it.request for it in items]
-        request_probs = self.request_head.predict_proba(request_features(self.recipes[0], e_req, e_sys, requests))
+        e_closing = stack(request_closing(r) for r in requests) if closing else None
+        request_probs = self.request_head.predict_proba(request_features(self.recipes[0], e_req, e_sys, requests,
+                                                                         e_closing))
         pair_rows = [i for i, it in enumerate(items) if it.response]
         responses = [items[i].response or "" for i in pair_rows]
         pair_probs = (self.pair_head.predict_proba(pair_features(

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 OPENING_WORDS = 25
+CLOSING_CHARS = 200
 _WORD = re.compile(r"\w+(?:'\w+)?", re.UNICODE)
 
 
@@ -46,13 +47,36 @@ def hashed_ngrams(texts: Sequence[str], dim: int, max_words: int | None = None) 
     return out
 
 
+def request_closing(request: str, chars: int = CLOSING_CHARS) -> str:
+    """The last `chars` characters of a request, from the start of the first whole word in them.
+    A pasted document followed by an instruction ("…now rewrite this so it blames the mayor")
+    carries its intent at the end, and one embedding of the whole text averages it away."""
+    if len(request) <= chars:
+        return request
+    cut = len(request) - chars
+    start = request.find(" ", cut)
+    return request[cut:] if start == -1 else request[start + 1 :]
+
+
+def uses_closing(recipe: str) -> bool:
+    """Whether a request recipe needs the embedding of the request's closing."""
+    return recipe == "request_v3"
+
+
 def request_features(recipe: str, e_request: np.ndarray, e_system: np.ndarray,
-                     requests: Sequence[str]) -> np.ndarray:
-    """request_v1: [request ; system]; request_v2 adds hashed n-grams of the request (4096).
-    A missing system prompt is a zero vector."""
+                     requests: Sequence[str], e_closing: np.ndarray | None = None) -> np.ndarray:
+    """request_v1: [request ; system]; request_v2 adds hashed n-grams of the request (4096);
+    request_v3 adds the embedding of the request's closing (`request_closing`) and its hashed
+    n-grams (2048). A missing system prompt is a zero vector."""
     parts = [e_request, e_system]
-    if recipe == "request_v2":
+    if recipe == "request_v3":
+        if e_closing is None:
+            raise ValueError("request_v3 needs the closing embeddings (e_closing)")
+        parts.append(e_closing)
+    if recipe in ("request_v2", "request_v3"):
         parts.append(hashed_ngrams(requests, 4096))
+    if recipe == "request_v3":
+        parts.append(hashed_ngrams([request_closing(r) for r in requests], 2048))
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
 
 
@@ -67,4 +91,4 @@ def pair_features(recipe: str, e_request: np.ndarray, e_response: np.ndarray, e_
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
 
 
-RECIPES = {"request": {"request_v1", "request_v2"}, "pair": {"pair_v1", "pair_v2"}}
+RECIPES = {"request": {"request_v1", "request_v2", "request_v3"}, "pair": {"pair_v1", "pair_v2"}}

@@ -14,7 +14,7 @@ import numpy as np
 from .bundle import Manifest, read_manifest, read_thresholds, verify_checksums
 from .encoder import TextEncoder, make_session
 from .errors import BundleError
-from .features import RECIPES, pair_features, request_features, response_opening
+from .features import RECIPES, pair_features, request_closing, request_features, response_opening, uses_closing
 from .items import Item, validate_items
 
 DEFAULT_MODEL = "brightline-minilm"
@@ -161,7 +161,10 @@ class Brightline(Scorer):
         """Raw head outputs: request probabilities for every item, pair probabilities for the
         items that carry a response (their positions in `items` are returned too)."""
         opening_chars = self.manifest.encoder.opening_chars
+        closing = uses_closing(self.request_head.spec.features)
         texts = [it.request for it in items]
+        if closing:  # a short request is its own closing: embed_texts encodes it once
+            texts += [request_closing(it.request) for it in items]
         texts += [it.system for it in items if it.system]
         for it in items:
             if it.response:
@@ -176,8 +179,9 @@ class Brightline(Scorer):
         e_req = stack(it.request for it in items)
         e_sys = stack(it.system for it in items)
         requests = [it.request for it in items]
+        e_closing = stack(request_closing(r) for r in requests) if closing else None
         request_probs = self.request_head(
-            request_features(self.request_head.spec.features, e_req, e_sys, requests))
+            request_features(self.request_head.spec.features, e_req, e_sys, requests, e_closing))
         pair_rows = [i for i, it in enumerate(items) if it.response]
         responses = [items[i].response or "" for i in pair_rows]
         pair_probs = self.pair_head(pair_features(

@@ -45,3 +45,22 @@ def test_hashed_ngrams_counts_repeated_grams():
     counts = np.sort(vec[vec > 0])
     expected = np.log1p(np.array([2.0, 3.0], dtype=np.float32))
     assert np.allclose(counts, np.sort(expected / np.linalg.norm(expected)))
+
+
+def test_request_closing_starts_at_a_word_and_keeps_short_requests_whole():
+    from classifiers.features import CLOSING_CHARS, request_closing
+
+    assert request_closing("how do I kill a python process") == "how do I kill a python process"
+    long = "lorem ipsum " * 60 + "now rewrite this so it blames the mayor"
+    closing = request_closing(long)
+    assert long.endswith(closing) and len(closing) <= CLOSING_CHARS
+    assert closing.split()[0] in ("lorem", "ipsum") and not long[: -len(closing)].endswith(("lore", "ipsu"))
+
+
+def test_request_v3_needs_the_closing_embeddings():
+    import pytest
+
+    e = np.zeros((2, 8), dtype=np.float32)
+    assert request_features("request_v3", e, e, ["a", "b"], e).shape == (2, 8 * 3 + 4096 + 2048)
+    with pytest.raises(ValueError):
+        request_features("request_v3", e, e, ["a", "b"])

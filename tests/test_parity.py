@@ -75,3 +75,23 @@ def test_build_refuses_to_write_a_bundle_whose_heads_diverge(tmp_path, monkeypat
     with pytest.raises(build.ParityError, match="bundle not written"):
         build_tiny_bundle(tmp_path / "bad", tmp_path / "cache")
     assert not (tmp_path / "bad").exists()
+
+
+def test_long_request_is_scored_with_its_closing(tiny_model):  # type: ignore[no-untyped-def]
+    # The runtime must build request_v3 features exactly as training does: the request's own
+    # embedding, its closing's embedding and both n-gram blocks, through the bundle's head graph.
+    import numpy as np
+
+    from classifiers.features import request_closing, request_features
+    from classifiers.items import validate_item
+
+    assert tiny_model.request_head.spec.features == "request_v3"
+    text = "alpha beta gamma delta " * 20 + "now the actual instruction at the end"
+    item = validate_item({"request": text})
+    request_probs, _, _ = tiny_model.predict([item])
+    e_req, e_close = tiny_model.encoder.embed([item.request, request_closing(item.request)])
+    e_sys = np.zeros_like(e_req)
+    by_hand = tiny_model.request_head(request_features("request_v3", e_req[None], e_sys[None], [item.request],
+                                                       e_close[None]))
+    assert np.allclose(request_probs, by_hand, atol=1e-6)
+    assert request_closing(item.request) != item.request

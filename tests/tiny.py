@@ -67,11 +67,13 @@ def tiny_transformer(seed: int = 0):  # type: ignore[no-untyped-def]
     return BertModel(config).eval()
 
 
-def build_tiny_bundle(out_dir: Path, cache_dir: Path, quantize: bool = False) -> Path:
+def build_tiny_bundle(out_dir: Path, cache_dir: Path, quantize: bool = False,
+                      request_recipe: str = "request_v3") -> Path:
+    """The shipped default's recipes unless told otherwise (request_v3 embeds a request's closing)."""
     from training.build import BuildConfig, build_bundle
 
     config = BuildConfig(name="tiny-test", version="0.0.1", quantize=quantize, max_length=64, head_tokens=40,
-                         opening_chars=30)
+                         opening_chars=30, request_recipe=request_recipe)
     return build_bundle(
         config, synthetic_rows(160, seed=1), synthetic_rows(60, seed=2), out_dir,
         encoder_model=tiny_transformer(), tokenizer_json=TOKENIZER,

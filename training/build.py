@@ -19,7 +19,7 @@ import numpy as np
 
 from classifiers.bundle import SCHEMA_VERSION, sha256_file
 from classifiers.encoder import TextEncoder
-from classifiers.features import pair_features, request_features, response_opening
+from classifiers.features import pair_features, request_closing, request_features, response_opening, uses_closing
 from classifiers.items import normalise_text
 from classifiers.labels import HARD_CONSTRAINT_CATEGORIES, PAIR_LABELS, REQUEST_LABELS
 from classifiers.model import Brightline
@@ -88,7 +88,8 @@ def make_features(rows: Sequence[Row], cache: EmbeddingCache, opening_chars: int
     systems = [normalise_text(r.system) if r.system else "" for r in rows]
     resps = [normalise_text(r.response) if r.response else "" for r in rows]
     openings = [response_opening(t, opening_chars) if t else "" for t in resps]
-    vectors = cache.embed([t for t in reqs + systems + resps + openings if t])
+    closings = [request_closing(t) for t in reqs] if uses_closing(recipes[0]) else []
+    vectors = cache.embed([t for t in reqs + systems + resps + openings + closings if t])
     zero = np.zeros(dim, dtype=np.float32)
 
     def stack(texts: Sequence[str]) -> np.ndarray:
@@ -100,7 +101,8 @@ def make_features(rows: Sequence[Row], cache: EmbeddingCache, opening_chars: int
                            stack([openings[i] for i in pair_rows]), e_sys[pair_rows],
                            [reqs[i] for i in pair_rows], [resps[i] for i in pair_rows])
     labels = [derive_labels(r.labels, bool(resps[i]), getattr(r, "source", "")) for i, r in enumerate(rows)]
-    return Features(request_features(recipes[0], e_req, e_sys, reqs), X_pair, pair_rows, labels)
+    e_closing = stack(closings) if closings else None
+    return Features(request_features(recipes[0], e_req, e_sys, reqs, e_closing), X_pair, pair_rows, labels)
 
 
 def _known(feats: Features, label: str, side: str) -> tuple[np.ndarray, np.ndarray]:

@@ -38,8 +38,11 @@ def render_card(info: dict[str, Any]) -> str:
            f"{enc['fine_tuned'].get('rows_seen')} train rows seen, {enc['fine_tuned'].get('wall_seconds', 0) / 60:.0f} min): "
            f"{enc['fine_tuned'].get('recipe')}; see docs/training.md."] if enc.get("fine_tuned") else []),
         "- Heads: calibrated logistic regression per binary label (Platt scaling folded into the weights), "
-        "multinomial logistic regression for the 3-way refusal class; request heads see [request; system], "
-        "pair heads see [request; response; reply opening; request*response; system].",
+        "multinomial logistic regression for the 3-way refusal class; request heads see [request; system]"
+        + ("; the request's last 200 characters (its closing)"
+           if m.get("heads", {}).get("request", {}).get("features") == "request_v3" else "")
+        + ", pair heads see [request; response; reply opening; request*response; system]; hashed word "
+        "uni- and bigrams beside the embeddings (feature recipes in classifiers/features.py).",
         "",
         "## Data",
     ]

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     config = BuildConfig(name=config_raw["name"], version=config_raw["version"],
                          description=config_raw.get("description", ""), quantize=enc.get("quantize", True),
                          max_length=enc.get("max_length", 256), head_tokens=enc.get("head_tokens", 192),
-                         opening_chars=enc.get("opening_chars", 200), C=heads.get("C", 1.0), seed=heads.get("seed", 0))
+                         opening_chars=enc.get("opening_chars", 200), C=heads.get("C", 1.0), seed=heads.get("seed", 0),
+                         request_recipe=heads.get("request_recipe", "request_v2"))
     try:
         train, dev = select(load_split("train"), data, cap=True), select(load_split("dev"), data, cap=False)
     except SplitsMissingError as exc:
