@@ -192,10 +192,10 @@ class NaiveStack:
         return dict(zip(unique, np.asarray(vectors, dtype=np.float32)))
 
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        requests = [it.request for it in items]
         closing = uses_closing(self.recipes[0])
-        texts = [it.request for it in items] + [it.system for it in items if it.system]
-        if closing:
-            texts += [request_closing(it.request) for it in items]
+        closings = [request_closing(r) for r in requests] if closing else []
+        texts = requests + closings + [it.system for it in items if it.system]
         for it in items:
             if it.response:
                 texts += [it.response, response_opening(it.response, self.opening_chars)]
@@ -207,8 +207,7 @@ class NaiveStack:
             return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
 
         e_req, e_sys = stack(it.request for it in items), stack(it.system for it in items)
-        requests = [it.request for it in items]
-        e_closing = stack(request_closing(r) for r in requests) if closing else None
+        e_closing = stack(closings) if closing else None
         request_probs = self.request_head.predict_proba(request_features(self.recipes[0], e_req, e_sys, requests,
                                                                          e_closing))
         pair_rows = [i for i, it in enumerate(items) if it.response]

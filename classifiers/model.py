@@ -161,10 +161,11 @@ class Brightline(Scorer):
         """Raw head outputs: request probabilities for every item, pair probabilities for the
         items that carry a response (their positions in `items` are returned too)."""
         opening_chars = self.manifest.encoder.opening_chars
+        requests = [it.request for it in items]
+        # A short request is its own closing: embed_texts encodes it once.
         closing = uses_closing(self.request_head.spec.features)
-        texts = [it.request for it in items]
-        if closing:  # a short request is its own closing: embed_texts encodes it once
-            texts += [request_closing(it.request) for it in items]
+        closings = [request_closing(r) for r in requests] if closing else []
+        texts = requests + closings
         texts += [it.system for it in items if it.system]
         for it in items:
             if it.response:
@@ -178,8 +179,7 @@ class Brightline(Scorer):
 
         e_req = stack(it.request for it in items)
         e_sys = stack(it.system for it in items)
-        requests = [it.request for it in items]
-        e_closing = stack(request_closing(r) for r in requests) if closing else None
+        e_closing = stack(closings) if closing else None
         request_probs = self.request_head(
             request_features(self.request_head.spec.features, e_req, e_sys, requests, e_closing))
         pair_rows = [i for i, it in enumerate(items) if it.response]
