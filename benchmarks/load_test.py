@@ -106,8 +106,12 @@ def serve(model: str, microbatch: bool, extra_env: dict[str, str] | None = None,
 
 def _payload(i: int, batch: int, replies: bool = True) -> dict[str, Any]:
     def item(k: int) -> dict[str, Any]:
+        # Every text is made distinct by its item number: `Brightline` encodes each distinct text once
+        # per call, so repeated texts would let a coalesced batch skip most of its encoder work and
+        # overstate what micro-batching gains on real (non-repeating) traffic.
         reply = _REPLIES[k % len(_REPLIES)] if replies else None
-        return {"id": k, "request": _TEXTS[k % len(_TEXTS)], **({"response": reply} if reply else {})}
+        request = f"{_TEXTS[k % len(_TEXTS)]} (ticket {k})"
+        return {"id": k, "request": request, **({"response": f"{reply} (ticket {k})"} if reply else {})}
 
     return item(i) if batch <= 1 else {"items": [item(i + k) for k in range(batch)]}
 

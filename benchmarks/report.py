@@ -192,6 +192,17 @@ def render_speed_table(results: dict[str, Any]) -> str:
                       f"{on['single']['items_per_s'] / off['single']['items_per_s']:.2f}× items/s."]
     elif load.get("error"):
         lines += ["", f"Service load test: not measured — {load['error']}"]
+    batching = next((c.get("batching") for c in speed["configs"].values() if c.get("batching")), None)
+    if batching:
+        b = batching
+        lines += ["", f"What coalescing can gain in-process ({b['texts']} ~20-word requests, {b['tokens_per_text']} tokens each; "
+                  f"items/s or texts/s): scoring one at a time {b['score_one_at_a_time_items_s']:.0f}, in one call "
+                  f"{b['score_coalesced_items_s']:.0f} ({b['score_coalesced_items_s'] / b['score_one_at_a_time_items_s']:.2f}×); "
+                  f"the encoder alone one at a time {b['encoder_one_at_a_time_texts_s']:.0f}, in one call "
+                  f"{b['encoder_coalesced_texts_s']:.0f} ({b['encoder_coalesced_texts_s'] / b['encoder_one_at_a_time_texts_s']:.2f}×), "
+                  f"as one padded batch {b['encoder_one_padded_batch_texts_s']:.0f} "
+                  f"({b['encoder_one_padded_batch_texts_s'] / b['encoder_one_at_a_time_texts_s']:.2f}×: the ceiling for any "
+                  "batching of this encoder on this machine, whose cost grows with the tokens it reads, not the calls)."]
     skipped = {c: v.get("skipped") or v.get("error") for c, v in speed["configs"].items() if c not in configs}
     if skipped:
         lines.append("")

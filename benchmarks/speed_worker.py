@@ -68,6 +68,39 @@ def time_one_item(model: Any, item: dict[str, str], warmup: int, reps: int) -> d
     return _percentiles(samples)
 
 
+def batching_ceiling(model: Any, tokenizer: Any, runs: int, n: int = 16) -> dict[str, float]:
+    """How much coalescing `n` concurrent ~20-word requests can gain in-process, which bounds what
+    the service's micro-batching can gain over HTTP. Texts/s (items/s), best of `runs`:
+    - `one_at_a_time`: each text (item) in its own call, as the service runs without micro-batching;
+    - `coalesced`: all `n` in one call, as micro-batching hands them to the model;
+    - `one_padded_batch`: the encoder graph run once on all `n` padded to the longest: the most any
+      batching could gain in the encoder on this machine (not how an int8 bundle runs: its
+      per-call activation scale would make a text's score depend on its batch-mates)."""
+    texts = [sized_text(tokenizer, 28, seed=700 + i) for i in range(n)]  # 28 tokens: a ~20-word request
+    items = [{"request": t} for t in texts]
+    encoder = model.encoder
+    ids = encoder.token_ids(texts)
+
+    def best(fn: Any) -> float:
+        fn()  # warm
+        rates = []
+        for _ in range(max(runs, 3)):
+            t = time.perf_counter()
+            fn()
+            rates.append(n / (time.perf_counter() - t))
+        return max(rates)
+
+    out = {
+        "texts": n, "tokens_per_text": 28,
+        "encoder_one_at_a_time_texts_s": best(lambda: [encoder.embed([t]) for t in texts]),
+        "encoder_coalesced_texts_s": best(lambda: encoder.embed(texts)),
+        "encoder_one_padded_batch_texts_s": best(lambda: encoder._run(encoder.session, ids)),
+        "score_one_at_a_time_items_s": best(lambda: [model.score([it]) for it in items]),
+        "score_coalesced_items_s": best(lambda: model.score(items)),
+    }
+    return out
+
+
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     threads = int(spec["threads"])
     t_start = time.perf_counter()
@@ -144,6 +177,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     with_response = [{"request": m["request"], "response": m.get("response") or sized_text(tokenizer, 16 + (i * 37) % 384, seed=9000 + i)}
                      for i, m in enumerate(mixed)]
     runs_request, runs_pair = best_rate(request_only), best_rate(with_response)
+    batching = batching_ceiling(model, tokenizer, spec["throughput_runs"]) if spec.get("batching") else None
     return {
         "import_s": t_import - t_start, "load_s": t_loaded - t_import, "first_score_s": t_first - t_loaded,
         "cold_start_s": t_first - t_import, "latency_ms": latency,
@@ -152,6 +186,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         "escalation_rate": escalation, "throughput_set": {
             "items": len(mixed), "with_response": sum("response" in m for m in mixed),
             "request_tokens": "8-120", "response_tokens": "16-400"},
+        "batching": batching,
         "peak_rss_mib": peak_rss_mib(),
         "pid": os.getpid(),
     }

@@ -183,6 +183,8 @@ class Brightline(Scorer):
         request_probs = self.request_head(
             request_features(self.request_head.spec.features, e_req, e_sys, requests, e_closing))
         pair_rows = [i for i, it in enumerate(items) if it.response]
+        if not pair_rows:  # request-only traffic: no pair features to build (n-gram hashing is not free)
+            return request_probs, self.pair_head(np.zeros((0, 0), dtype=np.float32)), pair_rows
         responses = [items[i].response or "" for i in pair_rows]
         pair_probs = self.pair_head(pair_features(
             self.pair_head.spec.features, e_req[pair_rows], stack(responses),

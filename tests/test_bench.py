@@ -139,3 +139,17 @@ def test_targets_table_states_met_and_missed_from_results() -> None:
     assert "**missed** by 0.050" in rows["hard-constraint F1, weakest category (targeted_violence)"]
     assert rows["p50 ms, one 16 tok request in-process"].endswith("| met |")
     assert "**missed** by 8.000" in rows["fast tier throughput ÷ transformer tier"]
+
+
+def test_load_test_texts_never_repeat() -> None:
+    """The service encodes each distinct text of a call once: a load test that repeated texts would
+    let coalesced batches skip encoder work and overstate the micro-batching gain."""
+    from benchmarks.load_test import _payload
+
+    singles = [_payload(i, 1) for i in range(64)]
+    batches = [item for i in range(0, 64, 16) for item in _payload(i, 16)["items"]]
+    for items in (singles, batches):
+        texts = [item["request"] for item in items] + [item["response"] for item in items if "response" in item]
+        assert len(set(texts)) == len(texts)
+        assert sum("response" in item for item in items) == 48  # 3 of 4 items carry a reply
+        assert all(18 <= len(item["request"].split()) <= 26 for item in items)  # ~20 words, as the targets say
