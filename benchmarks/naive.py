@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from classifiers.features import pair_features, request_closing, request_features, response_opening, uses_closing
 from classifiers.bundle import Manifest, read_manifest, read_thresholds
+from classifiers.features import head_inputs
 from classifiers.items import Item, validate_items
 from classifiers.model import resolve_bundle
+
 from .env import REPO_ROOT
 
 TINY_ENCODER_ID = "random-tiny-bert"
@@ -192,29 +193,9 @@ class NaiveStack:
         return dict(zip(unique, np.asarray(vectors, dtype=np.float32)))
 
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        requests = [it.request for it in items]
-        closing = uses_closing(self.recipes[0])
-        closings = [request_closing(r) for r in requests] if closing else []
-        texts = requests + closings + [it.system for it in items if it.system]
-        for it in items:
-            if it.response:
-                texts += [it.response, response_opening(it.response, self.opening_chars)]
-        emb = self.embed(texts)
-        zeros = np.zeros(self.dim, dtype=np.float32)
-
-        def stack(values: Iterable[str | None]) -> np.ndarray:
-            rows = [emb[v] if v else zeros for v in values]
-            return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
-
-        e_req, e_sys = stack(it.request for it in items), stack(it.system for it in items)
-        e_closing = stack(closings) if closing else None
-        request_probs = self.request_head.predict_proba(request_features(self.recipes[0], e_req, e_sys, requests,
-                                                                         e_closing))
-        pair_rows = [i for i, it in enumerate(items) if it.response]
-        responses = [items[i].response or "" for i in pair_rows]
-        pair_probs = (self.pair_head.predict_proba(pair_features(
-            self.recipes[1], e_req[pair_rows], stack(responses),
-            stack(response_opening(r, self.opening_chars) for r in responses), e_sys[pair_rows],
-            [requests[i] for i in pair_rows], responses))
-            if pair_rows else np.zeros((0, len(self.pair_head.labels))))
+        x_request, x_pair, pair_rows = head_inputs(
+            [it.request for it in items], [it.system for it in items], [it.response for it in items], self.embed,
+            dim=self.dim, recipes=self.recipes, opening_chars=self.opening_chars)
+        request_probs = self.request_head.predict_proba(x_request)
+        pair_probs = self.pair_head.predict_proba(x_pair) if pair_rows else np.zeros((0, len(self.pair_head.labels)))
         return request_probs, pair_probs, pair_rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -64,10 +64,12 @@ def uses_closing(recipe: str) -> bool:
 
 
 def request_features(recipe: str, e_request: np.ndarray, e_system: np.ndarray,
-                     requests: Sequence[str], e_closing: np.ndarray | None = None) -> np.ndarray:
+                     requests: Sequence[str], e_closing: np.ndarray | None = None,
+                     closings: Sequence[str] | None = None) -> np.ndarray:
     """request_v1: [request ; system]; request_v2 adds hashed n-grams of the request (4096);
     request_v3 adds the embedding of the request's closing (`request_closing`) and its hashed
-    n-grams (2048). A missing system prompt is a zero vector."""
+    n-grams (2048; from `closings` when the caller has them, else derived again). A missing system
+    prompt is a zero vector."""
     parts = [e_request, e_system]
     if recipe == "request_v3":
         if e_closing is None:
@@ -76,7 +78,7 @@ def request_features(recipe: str, e_request: np.ndarray, e_system: np.ndarray,
     if recipe in ("request_v2", "request_v3"):
         parts.append(hashed_ngrams(requests, 4096))
     if recipe == "request_v3":
-        parts.append(hashed_ngrams([request_closing(r) for r in requests], 2048))
+        parts.append(hashed_ngrams(closings if closings is not None else [request_closing(r) for r in requests], 2048))
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
 
 
@@ -89,6 +91,42 @@ def pair_features(recipe: str, e_request: np.ndarray, e_response: np.ndarray, e_
     if recipe == "pair_v2":
         parts += [hashed_ngrams(responses, 2048, OPENING_WORDS), hashed_ngrams(responses, 4096)]
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+
+
+def head_inputs(requests: Sequence[str], systems: Sequence[str | None], responses: Sequence[str | None],
+                embed: Callable[[list[str]], Mapping[str, np.ndarray]], *, dim: int, recipes: tuple[str, str],
+                opening_chars: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The one place that decides which texts of an item are embedded and how they become the two
+    heads' input rows. The runtime, the naive stack and training all call it, so a new recipe
+    cannot reach one of them and miss another. Texts come normalised; a missing system prompt or
+    reply is None or "". `embed(texts)` maps each text to its vector (texts may repeat).
+
+    Returns the request rows (one per item), the pair rows (one per item with a reply; shape (0, 0)
+    when there is none, so request-only calls skip the reply n-gram hashing) and those items'
+    positions."""
+    request_recipe, pair_recipe = recipes
+    closings = [request_closing(r) for r in requests] if uses_closing(request_recipe) else None
+    pair_rows = [i for i, r in enumerate(responses) if r]
+    replies = [responses[i] or "" for i in pair_rows]
+    openings = [response_opening(r, opening_chars) for r in replies]
+    texts = [*requests, *(closings or ()), *(s for s in systems if s)]
+    for reply, opening in zip(replies, openings, strict=True):
+        texts += [reply, opening]
+    vectors = embed(texts)
+    zero = np.zeros(dim, dtype=np.float32)
+
+    def stack(values: Sequence[str | None]) -> np.ndarray:
+        rows = [vectors[v] if v else zero for v in values]
+        return np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+
+    e_request, e_system = stack(requests), stack(systems)
+    x_request = request_features(request_recipe, e_request, e_system, requests,
+                                 stack(closings) if closings is not None else None, closings)
+    if not pair_rows:
+        return x_request, np.zeros((0, 0), dtype=np.float32), pair_rows
+    x_pair = pair_features(pair_recipe, e_request[pair_rows], stack(replies), stack(openings), e_system[pair_rows],
+                           [requests[i] for i in pair_rows], replies)
+    return x_request, x_pair, pair_rows
 
 
 RECIPES = {"request": {"request_v1", "request_v2", "request_v3"}, "pair": {"pair_v1", "pair_v2"}}

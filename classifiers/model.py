@@ -14,7 +14,7 @@ import numpy as np
 from .bundle import Manifest, read_manifest, read_thresholds, verify_checksums
 from .encoder import TextEncoder, make_session
 from .errors import BundleError
-from .features import RECIPES, pair_features, request_closing, request_features, response_opening, uses_closing
+from .features import RECIPES, head_inputs
 from .items import Item, validate_items
 
 DEFAULT_MODEL = "brightline-minilm"
@@ -160,38 +160,12 @@ class Brightline(Scorer):
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Raw head outputs: request probabilities for every item, pair probabilities for the
         items that carry a response (their positions in `items` are returned too)."""
-        opening_chars = self.manifest.encoder.opening_chars
-        requests = [it.request for it in items]
-        # A short request is its own closing: embed_texts encodes it once.
-        closing = uses_closing(self.request_head.spec.features)
-        closings = [request_closing(r) for r in requests] if closing else []
-        texts = requests + closings
-        texts += [it.system for it in items if it.system]
-        for it in items:
-            if it.response:
-                texts += [it.response, response_opening(it.response, opening_chars)]
-        emb = self.embed_texts(texts)
-        zeros = np.zeros(self.manifest.encoder.dim, dtype=np.float32)
-
-        def stack(values: Iterable[str | None]) -> np.ndarray:
-            rows = [emb[v] if v else zeros for v in values]
-            return np.stack(rows) if rows else np.zeros((0, len(zeros)), dtype=np.float32)
-
-        e_req = stack(it.request for it in items)
-        e_sys = stack(it.system for it in items)
-        e_closing = stack(closings) if closing else None
-        request_probs = self.request_head(
-            request_features(self.request_head.spec.features, e_req, e_sys, requests, e_closing))
-        pair_rows = [i for i, it in enumerate(items) if it.response]
-        if not pair_rows:  # request-only traffic: no pair features to build (n-gram hashing is not free)
-            return request_probs, self.pair_head(np.zeros((0, 0), dtype=np.float32)), pair_rows
-        responses = [items[i].response or "" for i in pair_rows]
-        pair_probs = self.pair_head(pair_features(
-            self.pair_head.spec.features, e_req[pair_rows], stack(responses),
-            stack(response_opening(r, opening_chars) for r in responses), e_sys[pair_rows],
-            [requests[i] for i in pair_rows], responses,
-        ))
-        return request_probs, pair_probs, pair_rows
+        x_request, x_pair, pair_rows = head_inputs(
+            [it.request for it in items], [it.system for it in items], [it.response for it in items],
+            self.embed_texts, dim=self.manifest.encoder.dim,
+            recipes=(self.request_head.spec.features, self.pair_head.spec.features),
+            opening_chars=self.manifest.encoder.opening_chars)
+        return self.request_head(x_request), self.pair_head(x_pair), pair_rows
 
     def describe(self) -> dict[str, Any]:
         """Name, version, labels and thresholds, for `GET /v1/models` and the CLI."""

@@ -64,3 +64,37 @@ def test_request_v3_needs_the_closing_embeddings():
     assert request_features("request_v3", e, e, ["a", "b"], e).shape == (2, 8 * 3 + 4096 + 2048)
     with pytest.raises(ValueError):
         request_features("request_v3", e, e, ["a", "b"])
+
+
+def test_head_inputs_embeds_each_part_of_an_item_once() -> None:
+    """The runtime, the naive stack and training all build head rows with `head_inputs`: which texts
+    it asks to embed, and where each vector lands, is the contract they share."""
+    from classifiers.features import CLOSING_CHARS, head_inputs, request_closing
+
+    dim = 4
+    asked: list[str] = []
+
+    def embed(texts: list[str]) -> dict[str, np.ndarray]:
+        asked.extend(texts)
+        return {t: np.full(dim, float(len(t)), dtype=np.float32) for t in texts}
+
+    long_request = "please read this " * 30 + "and now summarise it"
+    reply = "I can't help with that. " * 20
+    x_req, x_pair, rows = head_inputs([long_request, "hi"], ["be kind", None], [None, reply], embed, dim=dim,
+                                      recipes=("request_v3", "pair_v2"), opening_chars=40)
+    closing = request_closing(long_request)
+    assert len(long_request) > CLOSING_CHARS and closing != long_request
+    assert asked == [long_request, "hi", closing, "hi", "be kind", reply, response_opening(reply, 40)]
+    assert rows == [1]
+    assert x_req.shape == (2, dim * 3 + 4096 + 2048) and x_pair.shape == (1, dim * 5 + 2048 + 4096)
+    assert x_req[0, :dim].tolist() == [len(long_request)] * dim  # request
+    assert x_req[0, dim : 2 * dim].tolist() == [len("be kind")] * dim  # system
+    assert x_req[1, dim : 2 * dim].tolist() == [0.0] * dim  # no system prompt: zeros
+    assert x_req[0, 2 * dim : 3 * dim].tolist() == [len(closing)] * dim  # closing
+    assert x_pair[0, dim : 2 * dim].tolist() == [len(reply)] * dim  # the reply, paired with request "hi"
+    assert x_pair[0, :dim].tolist() == [2.0] * dim
+
+    asked.clear()
+    x_req, x_pair, rows = head_inputs(["hi"], [""], [""], embed, dim=dim, recipes=("request_v2", "pair_v2"),
+                                      opening_chars=40)
+    assert asked == ["hi"] and rows == [] and x_pair.shape == (0, 0) and x_req.shape == (1, 2 * dim + 4096)

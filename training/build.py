@@ -19,7 +19,7 @@ import numpy as np
 
 from classifiers.bundle import SCHEMA_VERSION, sha256_file
 from classifiers.encoder import TextEncoder
-from classifiers.features import pair_features, request_closing, request_features, response_opening, uses_closing
+from classifiers.features import head_inputs
 from classifiers.items import normalise_text
 from classifiers.labels import HARD_CONSTRAINT_CATEGORIES, PAIR_LABELS, REQUEST_LABELS
 from classifiers.model import Brightline
@@ -87,22 +87,11 @@ def make_features(rows: Sequence[Row], cache: EmbeddingCache, opening_chars: int
     reqs = [normalise_text(r.request) for r in rows]
     systems = [normalise_text(r.system) if r.system else "" for r in rows]
     resps = [normalise_text(r.response) if r.response else "" for r in rows]
-    openings = [response_opening(t, opening_chars) if t else "" for t in resps]
-    closings = [request_closing(t) for t in reqs] if uses_closing(recipes[0]) else []
-    vectors = cache.embed([t for t in reqs + systems + resps + openings + closings if t])
-    zero = np.zeros(dim, dtype=np.float32)
-
-    def stack(texts: Sequence[str]) -> np.ndarray:
-        return np.stack([vectors[t] if t else zero for t in texts]) if texts else np.zeros((0, dim), np.float32)
-
-    e_req, e_sys = stack(reqs), stack(systems)
-    pair_rows = [i for i, t in enumerate(resps) if t]
-    X_pair = pair_features(recipes[1], e_req[pair_rows], stack([resps[i] for i in pair_rows]),
-                           stack([openings[i] for i in pair_rows]), e_sys[pair_rows],
-                           [reqs[i] for i in pair_rows], [resps[i] for i in pair_rows])
+    # The runtime's own function: the heads are fitted on rows built exactly as they are served.
+    X_request, X_pair, pair_rows = head_inputs(reqs, systems, resps, cache.embed, dim=dim, recipes=recipes,
+                                               opening_chars=opening_chars)
     labels = [derive_labels(r.labels, bool(resps[i]), getattr(r, "source", "")) for i, r in enumerate(rows)]
-    e_closing = stack(closings) if closings else None
-    return Features(request_features(recipes[0], e_req, e_sys, reqs, e_closing), X_pair, pair_rows, labels)
+    return Features(X_request, X_pair, pair_rows, labels)
 
 
 def _known(feats: Features, label: str, side: str) -> tuple[np.ndarray, np.ndarray]:
