@@ -49,11 +49,14 @@ def write_results(folder: Path, results: dict[str, Any]) -> None:
     (folder / "report.md").write_text(render_report(results))
 
 
-def _common(results: dict[str, Any], bundle_dir: Path, raw_manifest: dict[str, Any]) -> None:
+def _common(results: dict[str, Any], bundle_dir: Path, raw_manifest: dict[str, Any]) -> dict[str, Any]:
+    """Top-level provenance (the latest command's), and the same for the section being written: the
+    quality and speed sections of one results.json can come from runs at different commits."""
     results["model"] = bundle_info(bundle_dir, raw_manifest)
     results["git"] = git_commit()
     results["machine"] = machine()
     results["updated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return {"git": results["git"], "measured_at": results["updated"], "model": results["model"]}
 
 
 def cmd_quality(args: argparse.Namespace, command: str) -> int:
@@ -78,10 +81,10 @@ def cmd_quality(args: argparse.Namespace, command: str) -> int:
     if run.refusal_3way:
         made.append(plots.confusion(run.refusal_3way, folder / "refusal_confusion.png"))
     results = load_results(folder / "results.json")
-    _common(results, model.bundle_dir, model.manifest.raw)
+    provenance = _common(results, model.bundle_dir, model.manifest.raw)
     from .published import PUBLISHED
 
-    results["quality"] = {"command": command, "tasks": run.tasks, "refusal_3way": run.refusal_3way,
+    results["quality"] = {**provenance, "command": command, "tasks": run.tasks, "refusal_3way": run.refusal_3way,
                           "data": run.data, "n_bootstrap": run.data["n_bootstrap"], "quick": args.quick,
                           "threads": args.threads, "seconds": run.seconds, "plots": [p.name for p in made],
                           "published": [p.to_json() for p in PUBLISHED], "wall_s": time.perf_counter() - t0}
@@ -115,8 +118,7 @@ def cmd_speed(args: argparse.Namespace, command: str) -> int:
     speed["command"] = command
     speed["wall_s"] = time.perf_counter() - t0
     results = load_results(folder / "results.json")
-    _common(results, bundle_dir, manifest.raw)
-    results["speed"] = speed
+    results["speed"] = {**_common(results, bundle_dir, manifest.raw), **speed}
     write_results(folder, results)
     print(render_speed_table(results))
     print(f"speed: {speed['wall_s']:.1f}s; wrote {folder}/results.json, report.md", file=sys.stderr)

@@ -113,7 +113,8 @@ def _payload(i: int, batch: int, replies: bool = True) -> dict[str, Any]:
         request = f"{_TEXTS[k % len(_TEXTS)]} (ticket {k})"
         return {"id": k, "request": request, **({"response": f"{reply} (ticket {k})"} if reply else {})}
 
-    return item(i) if batch <= 1 else {"items": [item(i + k) for k in range(batch)]}
+    # Request i carries items i*batch .. i*batch+batch-1: no two requests share an item.
+    return item(i) if batch <= 1 else {"items": [item(i * batch + k) for k in range(batch)]}
 
 
 def _percentile(sorted_ms: list[float], q: float) -> float:
