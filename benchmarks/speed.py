@@ -160,7 +160,9 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
         load = service_load(str(bundle_dir), duration_s=3 if quick else 30)
     notes = (f"Latency: one item per call through `score()` (validation, tokenisation, encoder, heads, flags), "
              f"{params['warmup']} warm-up calls then {params['reps']} timed; lengths are token counts including "
-             f"[CLS]/[SEP] of the request, or of the response with a 16-token request. The bundle keeps at most "
+             f"[CLS]/[SEP] of the request, or of the response with a 16-token request; the 'repeated 256 tok system' row sends "
+             f"one operator prompt with every call, which the runtime embeds once (its system-prompt cache, int8 "
+             f"bundles only) and the naive stack every time. The bundle keeps at most "
              f"{manifest.encoder.max_length} tokens (head+tail window), the naive stack the first "
              f"{manifest.encoder.max_length}, so longer inputs cost the same as that. Throughput: "
              f"{params['throughput_items']} items, half with a response, one `score()` call, best of "

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,59 @@ class _Head:
         return self.session.run([self.spec.output], {self.spec.input: features})[0]
 
 
+def system_cache_size() -> int:
+    """Entries of the system-prompt cache: $BRIGHTLINE_SYSTEM_CACHE, default 256 (0 turns it off)."""
+    raw = os.environ.get("BRIGHTLINE_SYSTEM_CACHE", "256")
+    try:
+        size = int(raw)
+    except ValueError:
+        raise BundleError(f"BRIGHTLINE_SYSTEM_CACHE must be a whole number of entries (0 to turn the cache off), "
+                          f"got '{raw}'") from None
+    if size < 0:
+        raise BundleError(f"BRIGHTLINE_SYSTEM_CACHE must be 0 or more, got {size}")
+    return size
+
+
+class SystemPromptCache:
+    """Embeddings of the most recently used system prompts (LRU, `size` entries of one vector each).
+
+    An operator sends the same system prompt with every request, and it is often the longest text
+    of an item (up to the encoder's whole window), so embedding it once instead of on every call
+    is the largest saving a product team's traffic offers. Only used with encoders whose embedding
+    of a text does not depend on the rest of the call (one text per call), so a cached vector is
+    bit-identical to a recomputed one and records do not depend on what was scored before."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # one model may score from several threads
+        self.hits = self.misses = 0
+
+    def embedder(self, embed: Callable[[list[str]], dict[str, np.ndarray]],
+                 systems: Iterable[str | None]) -> Callable[[list[str]], dict[str, np.ndarray]]:
+        """`embed`, with this call's system prompts taken from / added to the cache."""
+        wanted = {s for s in systems if s}
+
+        def run(texts: list[str]) -> dict[str, np.ndarray]:
+            with self._lock:
+                cached = {t: self._vectors[t] for t in wanted if t in self._vectors}
+                for t in cached:
+                    self._vectors.move_to_end(t)
+                self.hits += len(cached)
+                self.misses += len(wanted) - len(cached)
+            vectors = embed([t for t in texts if t not in cached])
+            with self._lock:
+                for t in wanted.difference(cached):
+                    if t in vectors:
+                        self._vectors[t] = vectors[t].copy()  # not a view pinning the call's whole array
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+            vectors.update(cached)
+            return vectors
+
+        return run
+
+
 class Brightline(Scorer):
     """A loaded model bundle. `score(items)` returns one record per item, in order:
     ``{"id", "scores": {label: probability}, "flags": [labels at/over threshold], "model"}``."""
@@ -123,6 +178,10 @@ class Brightline(Scorer):
             raise BundleError(f"{bundle_dir}: manifest.json has no '{sorted(missing)[0]}' head")
         self.request_head = _Head(bundle_dir, "request", manifest.heads["request"], threads)
         self.pair_head = _Head(bundle_dir, "pair", manifest.heads["pair"], threads)
+        size = system_cache_size()
+        # Batched graphs give a text last-bit differences with different batch-mates: no cache there,
+        # so a record never depends on what was scored before it.
+        self.system_cache = SystemPromptCache(size) if size and self.encoder.per_text else None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None,
@@ -160,9 +219,11 @@ class Brightline(Scorer):
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Raw head outputs: request probabilities for every item, pair probabilities for the
         items that carry a response (their positions in `items` are returned too)."""
+        systems = [it.system for it in items]
+        embed = self.embed_texts if self.system_cache is None else self.system_cache.embedder(self.embed_texts, systems)
         x_request, x_pair, pair_rows = head_inputs(
-            [it.request for it in items], [it.system for it in items], [it.response for it in items],
-            self.embed_texts, dim=self.manifest.encoder.dim,
+            [it.request for it in items], systems, [it.response for it in items],
+            embed, dim=self.manifest.encoder.dim,
             recipes=(self.request_head.spec.features, self.pair_head.spec.features),
             opening_chars=self.manifest.encoder.opening_chars)
         return self.request_head(x_request), self.pair_head(x_pair), pair_rows
