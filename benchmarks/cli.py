@@ -182,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(Path(args.results).read_text())
         block = ("### Targets\n\n" + render_targets_table(results)
                  + "\nWhat was tried for the misses: docs/training.md (features, CPU fine-tuning, the refusal and "
-                   "document-task data, each with its dev effect) and docs/serve.md (why micro-batching gains "
-                   "little once the int8 encoder runs one text per call).\n"
+                   "document-task data, each with its dev effect) and docs/serve.md (the speed misses: the encoder's "
+                   "cost grows with the tokens it reads, so batching them gains little on 2 cores, and a ~20-word "
+                   "request's p50 sits near 2 ms, above or below it with the host's load).\n"
                  + "\n### Test-only benchmarks and baselines\n\n"
                  + render_results_table(results)
                  + ("\n### Speed\n\n" + render_speed_table(results) if results.get("speed") else ""))

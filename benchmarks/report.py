@@ -209,6 +209,11 @@ def render_speed_table(results: dict[str, Any]) -> str:
         lines.append("Not measured: " + "; ".join(f"{c}: {why}" for c, why in skipped.items()))
     lines.append("")
     lines.append(f"{speed.get('threads')} intra-op threads for every stack; machine: {results.get('machine', {}).get('cpu')}.")
+    probe = speed.get("host_probe_us")
+    if probe:
+        lines.append(f"Host check, a fixed 256×256 float32 matmul, p50 µs: {probe['start']:.0f} at the start of the run, "
+                     f"{probe['end']:.0f} at the end (compare across runs: absolute times move with the shared host's load; "
+                     "ratios measured in one run hold better).")
     return "\n".join(lines) + "\n"
 
 

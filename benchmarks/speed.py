@@ -120,6 +120,24 @@ def service_load(bundle: str, duration_s: float) -> dict[str, Any]:
         return {"error": repr(exc)}
 
 
+def host_probe(reps: int = 300) -> float:
+    """p50 µs of one fixed piece of arithmetic (a 256×256 float32 matmul), taken at the start and
+    the end of a run: on a shared machine the absolute figures move with the host's load (the same
+    code measured 1.8–3.9 ms for one request on one day), and this shows how busy the host was."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((256, 256), dtype=np.float32), rng.random((256, 256), dtype=np.float32)
+    for _ in range(20):
+        a @ b
+    samples = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        samples.append(time.perf_counter() - t)
+    return float(np.percentile(samples, 50) * 1e6)
+
+
 def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool = True,
               tiers: tuple[str, ...] = DEFAULT_TIERS, load_test: bool = True) -> dict[str, Any]:
     bundle_dir = resolve_bundle(model)
@@ -136,6 +154,7 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
     timeout = 300 if quick else 1800
     configs: dict[str, Any] = {}
     t0 = time.perf_counter()
+    probe_start = host_probe()
     configs[f"onnx-{shipped}"] = run_worker({**base_spec, "stack": "onnx", "batching": True}, timeout)
     try:
         precision, graph = other_graph(bundle_dir, allow_export=not quick)
@@ -177,4 +196,5 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
                    for name in tiers if "throughput_items_s" in configs.get(name, {}) and "throughput_items_s" in base}
     return {"threads": threads, "shipped_precision": shipped, "configs": configs,
             "ratios": ratios(configs, f"onnx-{shipped}") if naive else {}, "tier_ratios": tier_ratios, "load_test": load,
-            "notes": notes, "wall_s": time.perf_counter() - t0, "quick": quick}
+            "notes": notes, "wall_s": time.perf_counter() - t0, "quick": quick,
+            "host_probe_us": {"start": probe_start, "end": host_probe()}}
