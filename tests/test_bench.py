@@ -105,6 +105,7 @@ def test_quick_speed_runs(tiny_bundle: Path, tmp_path: Path) -> None:
     main(["speed", "--model", str(tiny_bundle), "--quick", "--out", str(tmp_path)])
     speed = json.loads((tmp_path / "results.json").read_text())["speed"]
     assert speed["threads"] == 2
+    assert speed["host_probe_us"]["start"] > 0 and speed["host_probe_us"]["end"] > 0
     runtime = speed["configs"]["onnx-fp32"]
     assert "error" not in runtime, runtime
     assert set(runtime["latency_ms"]) == {f"{m} {n} tok" for m in ("request", "request+response")
