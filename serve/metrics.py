@@ -32,6 +32,13 @@ class Metrics:
         self.items = Counter("brightline_items_scored", "items scored", registry=r)
         self.flags = Counter("brightline_items_flagged", "items scored, by flag raised", ["label"], registry=r)
         self.ready = Gauge("brightline_model_ready", "1 once the model is loaded and warmed", registry=r)
+        self.system_cache = Gauge("brightline_system_cache_lookups", "system prompts looked up in the model's "
+                                  "embedding cache since start, by result", ["result"], registry=r)
+
+    def watch_system_cache(self, cache: Any) -> None:
+        """Read the runtime's cache counters at scrape time (no cache, e.g. a batched graph: stays 0)."""
+        self.system_cache.labels("hit").set_function(lambda: cache.hits)
+        self.system_cache.labels("miss").set_function(lambda: cache.misses)
 
     def observe_batch(self, size: int, seconds: float, records: Sequence[dict[str, Any]]) -> None:
         self.batch_size.observe(size)

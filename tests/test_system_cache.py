@@ -83,3 +83,15 @@ def test_a_bad_cache_setting_is_a_clear_error(int8_bundle: Path, monkeypatch: py
     monkeypatch.setenv("BRIGHTLINE_SYSTEM_CACHE", value)
     with pytest.raises(BundleError, match="BRIGHTLINE_SYSTEM_CACHE"):
         Brightline.load(int8_bundle)
+
+
+def test_the_service_reports_cache_lookups(int8_bundle: Path) -> None:
+    from tests.test_serve import running
+
+    with running(int8_bundle) as client:
+        for _ in range(3):
+            assert client.post("/v1/score", json={"items": ITEMS}).status_code == 200
+        text = client.get("/metrics").text
+    # Two distinct system prompts looked up 3 times each: 2 misses, 4 hits; plus the warm-up's own prompt, a miss.
+    assert 'brightline_system_cache_lookups{result="miss"} 3.0' in text
+    assert 'brightline_system_cache_lookups{result="hit"} 4.0' in text
