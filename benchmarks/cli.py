@@ -183,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         block = ("### Targets\n\n" + render_targets_table(results)
                  + "\nWhat was tried for the misses: docs/training.md (features, CPU fine-tuning, the refusal and "
                    "document-task data, each with its dev effect) and docs/serve.md (the speed misses: the encoder's "
-                   "cost grows with the tokens it reads, so batching them gains little on 2 cores, and a ~20-word "
-                   "request's p50 sits near 2 ms, above or below it with the host's load).\n"
+                   "cost grows with the tokens it reads, so batching them gains little on 2 cores, and it takes ~1.4 ms "
+                   "of a ~20-word request's 2 ms alone on a quiet host (shared/notes/encoders.md), so the host's load "
+                   "decides the p50).\n"
                  + "\n### Test-only benchmarks and baselines\n\n"
                  + render_results_table(results)
                  + ("\n### Speed\n\n" + render_speed_table(results) if results.get("speed") else ""))

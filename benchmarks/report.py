@@ -201,8 +201,8 @@ def render_speed_table(results: dict[str, Any]) -> str:
                   f"the encoder alone one at a time {b['encoder_one_at_a_time_texts_s']:.0f}, in one call "
                   f"{b['encoder_coalesced_texts_s']:.0f} ({b['encoder_coalesced_texts_s'] / b['encoder_one_at_a_time_texts_s']:.2f}×), "
                   f"as one padded batch {b['encoder_one_padded_batch_texts_s']:.0f} "
-                  f"({b['encoder_one_padded_batch_texts_s'] / b['encoder_one_at_a_time_texts_s']:.2f}×: the ceiling for any "
-                  "batching of this encoder on this machine, whose cost grows with the tokens it reads, not the calls)."]
+                  f"({b['encoder_one_padded_batch_texts_s'] / b['encoder_one_at_a_time_texts_s']:.2f}×: the most that batching "
+                  "these texts can gain in this encoder on this machine, whose cost grows with the tokens it reads, not the calls)."]
     skipped = {c: v.get("skipped") or v.get("error") for c, v in speed["configs"].items() if c not in configs}
     if skipped:
         lines.append("")

@@ -122,8 +122,9 @@ def service_load(bundle: str, duration_s: float) -> dict[str, Any]:
 
 def host_probe(reps: int = 300) -> float:
     """p50 µs of one fixed piece of arithmetic (a 256×256 float32 matmul), taken at the start and
-    the end of a run: on a shared machine the absolute figures move with the host's load (the same
-    code measured 1.8–3.9 ms for one request on one day), and this shows how busy the host was."""
+    the end of a run: on a shared machine the absolute figures move with the host's load (runs on
+    2026-12-01 measured 2.19, 3.65 and 2.88 ms p50 for the same ~20-word request), and this shows how
+    busy the host was."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -181,7 +182,7 @@ def run_speed(model: str | None, *, quick: bool, threads: int = 2, naive: bool =
              f"{params['warmup']} warm-up calls then {params['reps']} timed; lengths are token counts including "
              f"[CLS]/[SEP] of the request, or of the response with a 16-token request; the 'repeated 256 tok system' row sends "
              f"one operator prompt with every call, which the runtime embeds once (its system-prompt cache, int8 "
-             f"bundles only) and the naive stack every time. The bundle keeps at most "
+             f"bundles only) and the naive stack every time; the 'new 256 tok system' row a different one each call. The bundle keeps at most "
              f"{manifest.encoder.max_length} tokens (head+tail window), the naive stack the first "
              f"{manifest.encoder.max_length}, so longer inputs cost the same as that. Throughput: "
              f"{params['throughput_items']} items, half with a response, one `score()` call, best of "

@@ -87,7 +87,8 @@ class TextEncoder:
             self.parallel_texts = workers
         self.output_name = self.session.get_outputs()[0].name
         dim = self.session.get_outputs()[0].shape[-1]
-        self.dim = dim if isinstance(dim, int) else 0  # a symbolic width is known after the first run only
+        # A graph exported with a symbolic output width: an empty call then returns 0 columns.
+        self.dim = dim if isinstance(dim, int) else 0
 
     def _precut(self, text: str) -> str:
         body = self.max_length - 2

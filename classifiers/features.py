@@ -101,13 +101,12 @@ def head_inputs(requests: Sequence[str], systems: Sequence[str | None], response
     cannot reach one of them and miss another. Texts come normalised; a missing system prompt or
     reply is None or "". `embed(texts)` maps each text to its vector (texts may repeat).
 
-    Returns the request rows (one per item), the pair rows (one per item with a reply; shape (0, 0)
-    when there is none, so request-only calls skip the reply n-gram hashing) and those items'
-    positions."""
+    Returns the request rows (one per item), the pair rows (one per item with a reply) and those
+    items' positions."""
     request_recipe, pair_recipe = recipes
     closings = [request_closing(r) for r in requests] if uses_closing(request_recipe) else None
     pair_rows = [i for i, r in enumerate(responses) if r]
-    replies = [responses[i] or "" for i in pair_rows]
+    replies = [r for r in responses if r]
     openings = [response_opening(r, opening_chars) for r in replies]
     texts = [*requests, *(closings or ()), *(s for s in systems if s)]
     for reply, opening in zip(replies, openings, strict=True):
@@ -122,8 +121,6 @@ def head_inputs(requests: Sequence[str], systems: Sequence[str | None], response
     e_request, e_system = stack(requests), stack(systems)
     x_request = request_features(request_recipe, e_request, e_system, requests,
                                  stack(closings) if closings is not None else None, closings)
-    if not pair_rows:
-        return x_request, np.zeros((0, 0), dtype=np.float32), pair_rows
     x_pair = pair_features(pair_recipe, e_request[pair_rows], stack(replies), stack(openings), e_system[pair_rows],
                            [requests[i] for i in pair_rows], replies)
     return x_request, x_pair, pair_rows

@@ -126,7 +126,12 @@ class SystemPromptCache:
     of an item (up to the encoder's whole window), so embedding it once instead of on every call
     is the largest saving a product team's traffic offers. Only used with encoders whose embedding
     of a text does not depend on the rest of the call (one text per call), so a cached vector is
-    bit-identical to a recomputed one and records do not depend on what was scored before."""
+    bit-identical to a recomputed one and records do not depend on what was scored before. (A text
+    may be embedded by the multi-threaded session when alone in a call and by a single-threaded one
+    beside others; tests/test_encoder_batching.py checks that both give the same vector.)
+
+    Memory: each entry keeps its prompt's text as the key (up to the 100,000-character input limit)
+    and one vector; the 256 default entries of typical prompts take well under a megabyte."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -220,7 +225,10 @@ class Brightline(Scorer):
         """Raw head outputs: request probabilities for every item, pair probabilities for the
         items that carry a response (their positions in `items` are returned too)."""
         systems = [it.system for it in items]
-        embed = self.embed_texts if self.system_cache is None else self.system_cache.embedder(self.embed_texts, systems)
+        # Checked per call, not once at load: the encoder can be swapped (bench speed serves one bundle
+        # with its fp32 graph), and a batched graph must never get cached vectors.
+        cache = self.system_cache if self.encoder.per_text else None
+        embed = self.embed_texts if cache is None else cache.embedder(self.embed_texts, systems)
         x_request, x_pair, pair_rows = head_inputs(
             [it.request for it in items], systems, [it.response for it in items],
             embed, dim=self.manifest.encoder.dim,

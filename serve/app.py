@@ -50,7 +50,7 @@ async def _load_in_background(state: ServiceState) -> None:
     state.model = model
     state.describe = model.describe()
     cache = getattr(model, "system_cache", None) or getattr(getattr(model, "full", None), "system_cache", None)
-    if cache is not None:  # a cascade's cache is its transformer tier's
+    if cache is not None:  # a cascade's is its transformer tier's (the static fast tier has none)
         state.metrics.watch_system_cache(cache)
     state.set_ready(True)
     log.info("model %s loaded and warmed from %s", model.model_id, model.bundle_dir)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,13 +33,11 @@ class Metrics:
         self.items = Counter("brightline_items_scored", "items scored", registry=r)
         self.flags = Counter("brightline_items_flagged", "items scored, by flag raised", ["label"], registry=r)
         self.ready = Gauge("brightline_model_ready", "1 once the model is loaded and warmed", registry=r)
-        self.system_cache = Gauge("brightline_system_cache_lookups", "system prompts looked up in the model's "
-                                  "embedding cache since start, by result", ["result"], registry=r)
 
     def watch_system_cache(self, cache: Any) -> None:
-        """Read the runtime's cache counters at scrape time (no cache, e.g. a batched graph: stays 0)."""
-        self.system_cache.labels("hit").set_function(lambda: cache.hits)
-        self.system_cache.labels("miss").set_function(lambda: cache.misses)
+        """Export the runtime's system-prompt cache counters, read at scrape time (a model without a
+        cache, e.g. a batched graph, exports nothing)."""
+        self.registry.register(_SystemCacheCollector(cache))
 
     def observe_batch(self, size: int, seconds: float, records: Sequence[dict[str, Any]]) -> None:
         self.batch_size.observe(size)
@@ -50,6 +49,21 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _SystemCacheCollector:
+    """`brightline_system_cache_lookups_total{result}`: counters kept by the runtime itself, so they
+    are read when scraped rather than mirrored on every call."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+
+    def collect(self) -> Any:
+        family = CounterMetricFamily("brightline_system_cache_lookups", "system prompts looked up in the "
+                                     "model's embedding cache since start, by result", labels=["result"])
+        family.add_metric(["hit"], self.cache.hits)
+        family.add_metric(["miss"], self.cache.misses)
+        yield family
 
 
 class MetricsMiddleware:

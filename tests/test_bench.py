@@ -109,7 +109,8 @@ def test_quick_speed_runs(tiny_bundle: Path, tmp_path: Path) -> None:
     runtime = speed["configs"]["onnx-fp32"]
     assert "error" not in runtime, runtime
     assert set(runtime["latency_ms"]) == {f"{m} {n} tok" for m in ("request", "request+response")
-                                          for n in (16, 64, 256, 512)} | {"request 20 words", "request 20 words + repeated 256 tok system"}
+                                          for n in (16, 64, 256, 512)} | {"request 20 words", "request 20 words + repeated 256 tok system",
+                                             "request 20 words + new 256 tok system each call"}
     assert runtime["throughput_items_s"] > 0 and runtime["peak_rss_mib"] > 0 and runtime["cold_start_s"] > 0
     assert "naive-pytorch" in speed["configs"]
     load = speed["load_test"]

@@ -97,4 +97,5 @@ def test_head_inputs_embeds_each_part_of_an_item_once() -> None:
     asked.clear()
     x_req, x_pair, rows = head_inputs(["hi"], [""], [""], embed, dim=dim, recipes=("request_v2", "pair_v2"),
                                       opening_chars=40)
-    assert asked == ["hi"] and rows == [] and x_pair.shape == (0, 0) and x_req.shape == (1, 2 * dim + 4096)
+    assert asked == ["hi"] and rows == [] and x_req.shape == (1, 2 * dim + 4096)
+    assert x_pair.shape == (0, dim * 5 + 2048 + 4096)  # no replies: no rows, but the head's width

@@ -93,5 +93,16 @@ def test_the_service_reports_cache_lookups(int8_bundle: Path) -> None:
             assert client.post("/v1/score", json={"items": ITEMS}).status_code == 200
         text = client.get("/metrics").text
     # Two distinct system prompts looked up 3 times each: 2 misses, 4 hits; plus the warm-up's own prompt, a miss.
-    assert 'brightline_system_cache_lookups{result="miss"} 3.0' in text
-    assert 'brightline_system_cache_lookups{result="hit"} 4.0' in text
+    assert "# TYPE brightline_system_cache_lookups_total counter" in text
+    assert 'brightline_system_cache_lookups_total{result="miss"} 3.0' in text
+    assert 'brightline_system_cache_lookups_total{result="hit"} 4.0' in text
+
+
+def test_a_swapped_in_batched_encoder_gets_no_cached_vectors(int8_bundle: Path, tiny_model: Brightline) -> None:
+    """bench speed serves one bundle with another encoder graph: a batched one must not be cached."""
+    model = Brightline.load(int8_bundle)
+    model.score(ITEMS)  # fills the cache from the int8 graph
+    model.encoder = tiny_model.encoder  # the fp32 tiny graph: batched
+    calls = _spy(model)
+    model.score(ITEMS)
+    assert any(SYSTEM in call for call in calls)
