@@ -72,6 +72,16 @@ def time_one_item(model: Any, item: dict[str, str] | list[dict[str, str]], warmu
     return _percentiles(samples)
 
 
+def rates(fn: Any, n: int, runs: int) -> list[float]:
+    """`n` ÷ the seconds of each of `runs` calls of `fn` (items or texts per second)."""
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(n / (time.perf_counter() - t))
+    return out
+
+
 def batching_ceiling(model: Any, tokenizer: Any, runs: int, n: int = 16) -> dict[str, float]:
     """How much coalescing `n` concurrent ~20-word requests can gain in-process, which bounds what
     the service's micro-batching can gain over HTTP. Texts/s (items/s), best of `runs` (at least 3):
@@ -87,12 +97,7 @@ def batching_ceiling(model: Any, tokenizer: Any, runs: int, n: int = 16) -> dict
 
     def best(fn: Any) -> float:
         fn()  # warm
-        rates = []
-        for _ in range(max(runs, 3)):
-            t = time.perf_counter()
-            fn()
-            rates.append(n / (time.perf_counter() - t))
-        return max(rates)
+        return max(rates(fn, n, max(runs, 3)))
 
     return {
         "texts": n, "tokens_per_text": 28,
@@ -170,12 +175,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     model.score(mixed[: min(16, len(mixed))])
 
     def best_rate(items: list[dict[str, str]]) -> list[float]:
-        rates = []
-        for _ in range(spec["throughput_runs"]):
-            t = time.perf_counter()
-            model.score(items)
-            rates.append(len(items) / (time.perf_counter() - t))
-        return rates
+        return rates(lambda: model.score(items), len(items), spec["throughput_runs"])
 
     stats = getattr(model, "stats", None)  # a cascade counts what it escalated
     if stats is not None:

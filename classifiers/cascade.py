@@ -28,7 +28,7 @@ import numpy as np
 from .bundle import MANIFEST, SCHEMA_VERSION, verify_listed_files
 from .errors import BundleError
 from .items import Item
-from .model import Brightline, Scorer, models_dir
+from .model import Brightline, Scorer, SystemPromptCache, models_dir
 
 KIND = "cascade"
 
@@ -104,7 +104,8 @@ class Cascade(Scorer):
         self._pair_escalate = np.array([escalate[lb] for lb in full.pair_head.spec.labels], dtype=np.float32)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, threads: int | None = None, batch_size: int = 32) -> Cascade:
+    def load(cls, path: str | os.PathLike[str], *, threads: int | None = None, batch_size: int = 32,
+             system_cache: int | None = None) -> Cascade:
         bundle_dir = Path(path)
         raw = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
         if raw.get("schema_version") != SCHEMA_VERSION:
@@ -129,7 +130,7 @@ class Cascade(Scorer):
                     f"{bundle_dir}: the {role} tier at {tier_dir} is not the bundle this cascade was tuned on "
                     f"(fingerprint {actual[:12]}…, expected {fingerprint[:12]}…, {model_id}); "
                     "rebuild the cascade with `brightline train --config training/configs/cascade.toml`")
-            loaded[role] = Brightline.load(tier_dir, threads=threads, batch_size=batch_size)
+            loaded[role] = Brightline.load(tier_dir, threads=threads, batch_size=batch_size, system_cache=system_cache)
         fast, full = loaded["fast"], loaded["full"]
         if fast.labels != full.labels:
             raise BundleError(f"{bundle_dir}: the tiers report different labels")
@@ -145,6 +146,11 @@ class Cascade(Scorer):
     @property
     def labels(self) -> tuple[str, ...]:
         return self.full.labels
+
+    @property
+    def system_cache(self) -> SystemPromptCache | None:
+        """The transformer tier's (the static fast tier embeds a text by lookup and keeps none)."""
+        return self.full.system_cache
 
     @property
     def tokenizer_file(self) -> Path:

@@ -124,9 +124,7 @@ class TextEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = self.token_ids(texts)
-        if len(ids) == 1:  # the lone-request path the latency target is stated for: nothing to sort
-            return self._run(self.session, ids).astype(np.float32, copy=False)
-        if self._pool is not None:
+        if self._pool is not None and len(ids) > 1:
             session = self._lone_session
             return np.concatenate(list(self._pool.map(lambda seq: self._run(session, [seq]), ids))).astype(
                 np.float32, copy=False)

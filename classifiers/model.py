@@ -106,16 +106,17 @@ class _Head:
         return self.session.run([self.spec.output], {self.spec.input: features})[0]
 
 
-def system_cache_size() -> int:
-    """Entries of the system-prompt cache: $BRIGHTLINE_SYSTEM_CACHE, default 256 (0 turns it off)."""
-    raw = os.environ.get("BRIGHTLINE_SYSTEM_CACHE", "256")
+def system_cache_size(value: int | None = None) -> int:
+    """Entries of the system-prompt cache: `value` if given, else $BRIGHTLINE_SYSTEM_CACHE, else 256
+    (0 turns it off)."""
+    raw = os.environ.get("BRIGHTLINE_SYSTEM_CACHE", "256") if value is None else value
     try:
         size = int(raw)
     except ValueError:
         raise BundleError(f"BRIGHTLINE_SYSTEM_CACHE must be a whole number of entries (0 to turn the cache off), "
                           f"got '{raw}'") from None
     if size < 0:
-        raise BundleError(f"BRIGHTLINE_SYSTEM_CACHE must be 0 or more, got {size}")
+        raise BundleError(f"the system-prompt cache size (BRIGHTLINE_SYSTEM_CACHE) must be 0 or more, got {size}")
     return size
 
 
@@ -169,7 +170,7 @@ class Brightline(Scorer):
     ``{"id", "scores": {label: probability}, "flags": [labels at/over threshold], "model"}``."""
 
     def __init__(self, bundle_dir: Path, manifest: Manifest, thresholds: dict[str, float],
-                 threads: int | None = None, batch_size: int = 32) -> None:
+                 threads: int | None = None, batch_size: int = 32, system_cache: int | None = None) -> None:
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.thresholds = thresholds
@@ -183,24 +184,26 @@ class Brightline(Scorer):
             raise BundleError(f"{bundle_dir}: manifest.json has no '{sorted(missing)[0]}' head")
         self.request_head = _Head(bundle_dir, "request", manifest.heads["request"], threads)
         self.pair_head = _Head(bundle_dir, "pair", manifest.heads["pair"], threads)
-        size = system_cache_size()
+        size = system_cache_size(system_cache)
         # Batched graphs give a text last-bit differences with different batch-mates: no cache there,
         # so a record never depends on what was scored before it.
         self.system_cache = SystemPromptCache(size) if size and self.encoder.per_text else None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None,
-             batch_size: int = 32) -> Brightline:
+             batch_size: int = 32, system_cache: int | None = None) -> Brightline:
         """Load a bundle by directory or name (default: the shipped default model). Verifies the
-        manifest schema and every file's sha256 first; raises BundleError on any mismatch."""
+        manifest schema and every file's sha256 first; raises BundleError on any mismatch.
+        `system_cache`: system-prompt embeddings to keep (default $BRIGHTLINE_SYSTEM_CACHE or 256)."""
         bundle_dir = resolve_bundle(path)
         from .cascade import Cascade, is_cascade  # here, not at the top: cascade.py imports this module
 
         if is_cascade(bundle_dir):
-            return Cascade.load(bundle_dir, threads=threads, batch_size=batch_size)  # type: ignore[return-value]
+            return Cascade.load(bundle_dir, threads=threads, batch_size=batch_size,  # type: ignore[return-value]
+                                system_cache=system_cache)
         manifest = read_manifest(bundle_dir)
         verify_checksums(bundle_dir, manifest)
-        return cls(bundle_dir, manifest, read_thresholds(bundle_dir, manifest), threads, batch_size)
+        return cls(bundle_dir, manifest, read_thresholds(bundle_dir, manifest), threads, batch_size, system_cache)
 
     @property
     def model_id(self) -> str:

@@ -34,7 +34,7 @@ _WARMUP = [Item(id=None, request="warm-up request", system="warm-up system promp
 
 
 def _load(settings: Settings) -> Brightline:
-    model = Brightline.load(settings.model, threads=settings.threads)
+    model = Brightline.load(settings.model, threads=settings.threads, system_cache=settings.system_cache)
     model.score_items(_WARMUP)
     return model
 
@@ -49,9 +49,8 @@ async def _load_in_background(state: ServiceState) -> None:
         return
     state.model = model
     state.describe = model.describe()
-    cache = getattr(model, "system_cache", None) or getattr(getattr(model, "full", None), "system_cache", None)
-    if cache is not None:  # a cascade's is its transformer tier's (the static fast tier has none)
-        state.metrics.watch_system_cache(cache)
+    if model.system_cache is not None:
+        state.metrics.watch_system_cache(model.system_cache)
     state.set_ready(True)
     log.info("model %s loaded and warmed from %s", model.model_id, model.bundle_dir)
 

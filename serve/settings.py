@@ -19,8 +19,7 @@ class Settings(BaseSettings):
     model: str | None = Field(None, description="bundle directory or name (default: the shipped default model)")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each loads its own model)")
     threads: int | None = Field(None, ge=1, le=256, description="onnxruntime intra-op threads per worker")
-    # Read by the runtime itself (classifiers.model); declared here so a bad value stops start-up.
-    system_cache: int = Field(256, ge=0, le=1_000_000, description="system-prompt embeddings kept per worker (0: off)")
+    system_cache: int = Field(256, ge=0, description="system-prompt embeddings kept per worker (0: off)")
 
     api_key: SecretStr | None = Field(None, description="if set, /v1/* requires 'Authorization: Bearer <key>'")
 

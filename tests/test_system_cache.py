@@ -106,3 +106,13 @@ def test_a_swapped_in_batched_encoder_gets_no_cached_vectors(int8_bundle: Path, 
     calls = _spy(model)
     model.score(ITEMS)
     assert any(SYSTEM in call for call in calls)
+
+
+def test_the_service_setting_reaches_the_runtime(int8_bundle: Path) -> None:
+    """BRIGHTLINE_SYSTEM_CACHE / Settings.system_cache is what the served model uses: 0 turns it off."""
+    from tests.test_serve import running
+
+    with running(int8_bundle, system_cache=0) as client:
+        assert client.post("/v1/score", json={"items": ITEMS}).status_code == 200
+        text = client.get("/metrics").text
+    assert "brightline_system_cache_lookups" not in text
