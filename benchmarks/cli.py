@@ -84,10 +84,21 @@ def cmd_quality(args: argparse.Namespace, command: str) -> int:
     provenance = _common(results, model.bundle_dir, model.manifest.raw)
     from .published import PUBLISHED
 
+    probe = None
+    if not args.quick:  # our dev split: built by `brightline data build`, as the held-out tasks need
+        from training.data import load_split
+
+        from .probes import long_input_probe
+
+        t_probe = time.perf_counter()
+        probe = long_input_probe(model, load_split("dev"))
+        run.seconds["long_input_probe"] = time.perf_counter() - t_probe
+
     results["quality"] = {**provenance, "command": command, "tasks": run.tasks, "refusal_3way": run.refusal_3way,
                           "data": run.data, "n_bootstrap": run.data["n_bootstrap"], "quick": args.quick,
                           "threads": args.threads, "seconds": run.seconds, "plots": [p.name for p in made],
-                          "published": [p.to_json() for p in PUBLISHED], "wall_s": time.perf_counter() - t0}
+                          "published": [p.to_json() for p in PUBLISHED], "long_input_probe": probe,
+                          "wall_s": time.perf_counter() - t0}
     write_results(folder, results)
     print(render_results_table(results))
     print(f"quality: {time.perf_counter() - t0:.1f}s; wrote {folder}/results.json, report.md, "

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.bundle import Manifest, read_manifest, read_thresholds
-from classifiers.features import head_inputs
+from classifiers.features import combine_views, head_inputs, view_rows
 from classifiers.items import Item, validate_items
 from classifiers.model import resolve_bundle
 
@@ -158,6 +158,7 @@ class NaiveStack:
         self.thresholds = thresholds
         self.model_id = manifest.model_id
         self.model = load_sentence_transformer(manifest.raw["encoder"], enc.max_length, threads, speed_only)
+        self.manifest = manifest
         self.recipes = (manifest.heads["request"].features, manifest.heads["pair"].features)
         self.request_head = SklearnHeads(bundle_dir / manifest.heads["request"].file, manifest.heads["request"].labels)
         self.pair_head = SklearnHeads(bundle_dir / manifest.heads["pair"].file, manifest.heads["pair"].labels)
@@ -197,5 +198,11 @@ class NaiveStack:
             [it.request for it in items], [it.system for it in items], [it.response for it in items], self.embed,
             dim=self.dim, recipes=self.recipes, opening_chars=self.opening_chars)
         request_probs = self.request_head.predict_proba(x_request)
+        views = self.manifest.heads["request"].views
+        if views != "none":  # the same view rule as the runtime (classifiers.features)
+            x_views, owners = view_rows(views, [it.request for it in items], [it.system for it in items], self.embed,
+                                        dim=self.dim, recipe=self.recipes[0], opening_chars=self.opening_chars)
+            if owners:
+                request_probs = combine_views(request_probs, self.request_head.predict_proba(x_views), owners)
         pair_probs = self.pair_head.predict_proba(x_pair) if pair_rows else np.zeros((0, len(self.pair_head.labels)))
         return request_probs, pair_probs, pair_rows

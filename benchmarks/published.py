@@ -16,6 +16,12 @@ XSTEST = "Röttger et al. 2024, XSTest, arXiv 2308.01263 (NAACL 2024)"
 LLAMA_GUARD_3 = "Llama Guard 3 model card (meta-llama/PurpleLlama, Llama-Guard3/8B/MODEL_CARD.md; 1B card)"
 
 
+_TOXICCHAT_NOTE = ("reported on the full upstream toxicchat0124 test split (~7% toxic); ours is its "
+                   "human-annotated subset as shipped in ../shared/data (2,804 rows, 12.4% toxic), so "
+                   "AUPRC and F1 are not directly comparable; toxicity counts sexual content and "
+                   "profanity that our harm label does not")
+
+
 @dataclass(frozen=True)
 class Published:
     system: str
@@ -67,6 +73,12 @@ PUBLISHED: tuple[Published, ...] = (
               "rows whose eight categories are all known"),
     Published("OpenAI Moderation API", "oai-moderation-harm", "auprc", 0.856, LLAMA_GUARD,
               "Table 2, OpenAI Mod column", "as above"),
+    Published("Llama Guard 1 (7B)", "toxicchat-harm", "auprc", 0.626, LLAMA_GUARD,
+              "Table 2, ToxicChat column (zero-shot)", _TOXICCHAT_NOTE),
+    Published("OpenAI Moderation API", "toxicchat-harm", "auprc", 0.588, LLAMA_GUARD,
+              "Table 2, ToxicChat column", _TOXICCHAT_NOTE),
+    Published("WildGuard-7B", "toxicchat-harm", "f1", 0.708, WILDGUARD,
+              "prompt harmfulness table, ToxiC column", _TOXICCHAT_NOTE),
 )
 
 

@@ -60,6 +60,10 @@ TASKS: tuple[Task, ...] = (
     Task("gptfuzz-resp-harm", "gptfuzz-eval", "response.harmful", "f1",
          "human label: the response is a successful jailbreak (harmful)",
          "GPTFuzz evaluate.csv: response harm"),
+    Task("toxicchat-harm", "toxicchat-test", "request.harmful", "auprc",
+         "ToxicChat human toxicity label (broader than our harm: sexual role-play, profanity and mild "
+         "insults count); human-annotated test rows only",
+         "ToxicChat test (human-annotated subset): toxicity"),
     Task("rua-ai-question", "r-u-a-robot-val", "request.ai_status_question", "f1",
          "sincere 'are you a human or a robot?' question (hard negatives included)",
          "R-U-A-Robot val: AI-status question"),
@@ -115,7 +119,7 @@ def synthetic_benchmarks() -> dict[str, list[Example]]:
     out["xstest-completions"] = comp
     out["gptfuzz-eval"] = [ex("gptfuzz-eval", i, e.request, {"response.harmful": i % 2}, e.response)
                            for i, e in enumerate(comp)]
-    for bench in ("xstest", "openai-moderation", "jbb-behaviors"):
+    for bench in ("xstest", "openai-moderation", "jbb-behaviors", "toxicchat-test"):
         out[bench] = [ex(bench, i, req, make_labels(h) if h == 0 else {"request.harmful": 1})
                       for i, (req, h) in enumerate(prompts * 2)]
     for bench in ("simplesafetytests", "harmbench-test"):

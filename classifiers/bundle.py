@@ -44,6 +44,7 @@ class HeadSpec:
     output: str
     labels: tuple[str, ...]
     features: str  # name of the feature recipe in classifiers.features
+    views: str = "none"  # extra views of a request the head also judges (classifiers.features.VIEWS)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def read_manifest(bundle_dir: Path) -> Manifest:
         )
         heads = {
             side: HeadSpec(file=h["file"], input=h["input"], output=h["output"],
-                           labels=tuple(h["labels"]), features=h["features"])
+                           labels=tuple(h["labels"]), features=h["features"], views=h.get("views", "none"))
             for side, h in _require(raw, "heads", "").items()
         }
     except (KeyError, TypeError, ValueError) as exc:

@@ -99,6 +99,7 @@ class Cascade(Scorer):
         self.stats = CascadeStats()
         self.request_head, self.pair_head = full.request_head, full.pair_head
         self.thresholds = full.thresholds
+        self.label_policy = full.label_policy  # records follow the transformer tier's contract
         # Escalation thresholds in head-output order, for a vectorised comparison.
         self._req_escalate = np.array([escalate[lb] for lb in full.request_head.spec.labels], dtype=np.float32)
         self._pair_escalate = np.array([escalate[lb] for lb in full.pair_head.spec.labels], dtype=np.float32)

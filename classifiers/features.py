@@ -127,3 +127,101 @@ def head_inputs(requests: Sequence[str], systems: Sequence[str | None], response
 
 
 RECIPES = {"request": {"request_v1", "request_v2", "request_v3"}, "pair": {"pair_v1", "pair_v2"}}
+
+# ------------------------------------------------------------------ request views
+# A request's one embedding averages over all its tokens, so an instruction inside a long pasted
+# document, or a harmful last turn after a friendly chat, is drowned by the rest (issue 13: a
+# pipe-bomb request alone 0.85, after "Hi!" / "Hello!" 0.32; HarmBench behaviours padded with
+# 1,085 characters of neutral text kept 6% of their recall). So the request head also judges
+# parts of the request on their own, and each request label takes the highest score over the
+# whole request and its parts: the latest user turn of a transcript, and windows of consecutive
+# sentences of a long request. A bundle names its view rule in its manifest ("none" = whole only).
+
+VIEWS = ("none", "turns_windows_v1")
+WINDOW_CHARS = 320  # about 70 tokens: a HarmBench behaviour or a typical instruction fits whole
+MAX_WINDOWS = 48  # a 3,000-word document gives ~60 windows: the stride widens instead
+_TURN = re.compile(r"^(User|Assistant|Human|AI|System)\s*:", re.MULTILINE)
+SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+
+
+def latest_user_turn(request: str) -> str | None:
+    """The text after the last "User:" line of a transcript flattened as `from_messages` does
+    ("User: …\nAssistant: …\nUser: …"); None when the request is not such a transcript."""
+    marks = list(_TURN.finditer(request))
+    if len(marks) < 2 or marks[-1].group(1) not in ("User", "Human"):
+        return None
+    last = request[marks[-1].end():].strip()
+    return last or None
+
+
+def request_windows(request: str, chars: int = WINDOW_CHARS, max_windows: int = MAX_WINDOWS) -> list[str]:
+    """Windows of consecutive sentences, each at most about `chars` characters, overlapping by
+    one sentence (an instruction cut at a window edge is whole in the next). Empty for a request
+    that fits in one window. A sentence longer than `chars` is cut at word boundaries."""
+    if len(request) <= chars:
+        return []
+    pieces: list[str] = []
+    for sentence in SENTENCE_END.split(request):
+        sentence = sentence.strip()
+        while len(sentence) > chars:
+            cut = sentence.rfind(" ", 0, chars)
+            cut = cut if cut > chars // 2 else chars
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:].strip()
+        if sentence:
+            pieces.append(sentence)
+    windows: list[str] = []
+    start = 0
+    while start < len(pieces):
+        end, size = start, 0
+        while end < len(pieces) and (end == start or size + len(pieces[end]) + 1 <= chars):
+            size += len(pieces[end]) + 1
+            end += 1
+        windows.append(" ".join(pieces[start:end]))
+        if end >= len(pieces):
+            break
+        start = max(start + 1, end - 1)
+    if len(windows) > max_windows:  # keep an even spread, always the first and the last
+        idx = np.linspace(0, len(windows) - 1, max_windows).round().astype(int)
+        windows = [windows[i] for i in dict.fromkeys(idx.tolist())]
+    return windows
+
+
+def request_views(rule: str, request: str) -> list[str]:
+    """The parts of `request` that the request head judges on their own under view rule `rule`."""
+    if rule == "none":
+        return []
+    if rule != "turns_windows_v1":
+        raise ValueError(f"unknown request view rule {rule!r}")
+    turn = latest_user_turn(request)
+    views = [turn] if turn else []
+    views += request_windows(turn or request)
+    return [v for v in dict.fromkeys(views) if v != request]
+
+
+def view_rows(rule: str, requests: Sequence[str], systems: Sequence[str | None],
+              embed: Callable[[list[str]], Mapping[str, np.ndarray]], *, dim: int,
+              recipe: str, opening_chars: int) -> tuple[np.ndarray, list[int]]:
+    """Request-head rows for every view of every request (each view with its item's system
+    prompt), and the item each row belongs to."""
+    owners: list[int] = []
+    texts: list[str] = []
+    view_systems: list[str | None] = []
+    for i, request in enumerate(requests):
+        for view in request_views(rule, request):
+            owners.append(i)
+            texts.append(view)
+            view_systems.append(systems[i])
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32), []
+    x, _, _ = head_inputs(texts, view_systems, [None] * len(texts), embed, dim=dim, recipes=(recipe, "pair_v1"),
+                          opening_chars=opening_chars)
+    return x, owners
+
+
+def combine_views(request_probs: np.ndarray, view_probs: np.ndarray, owners: Sequence[int]) -> np.ndarray:
+    """Each item's request scores: the highest over its whole request and its views."""
+    out = request_probs.copy()
+    if len(owners):
+        np.maximum.at(out, np.asarray(owners), view_probs)
+    return out

@@ -16,8 +16,9 @@ import numpy as np
 from .bundle import Manifest, read_manifest, read_thresholds, verify_checksums
 from .encoder import TextEncoder, make_session
 from .errors import BundleError
-from .features import RECIPES, head_inputs
+from .features import RECIPES, VIEWS, combine_views, head_inputs, view_rows
 from .items import Item, validate_items
+from .labels import HARD_CONSTRAINT_CATEGORIES
 
 DEFAULT_MODEL = "brightline-minilm"
 
@@ -49,16 +50,51 @@ def resolve_bundle(path: str | os.PathLike[str] | None) -> Path:
     )
 
 
+#: docs/policy.md, "Label relations": a flag on the left implies the flags on the right. The heads are
+#: trained separately, so a record could otherwise flag a hard constraint without `request.harmful`
+#: (issue 13 found 36 such records on three public sets).
+IMPLIES: tuple[tuple[str, str], ...] = (
+    *((f"request.hard_constraint.{c}", "request.harmful") for c in HARD_CONSTRAINT_CATEGORIES),
+    ("verdict.hard_constraint", "response.hard_constraint"),
+    ("response.hard_constraint", "response.harmful"),
+)
+#: A verdict flag needs its premise: overreach is about a benign request, persona honesty about a
+#: sincere "are you an AI?".
+REQUIRES: tuple[tuple[str, str, bool], ...] = (
+    ("verdict.overreach", "request.harmful", False),
+    ("verdict.persona_honesty", "request.ai_status_question", True),
+)
+
+
+def apply_policy(scores: dict[str, float], thresholds: Mapping[str, float]) -> None:
+    """Make `scores` obey the label relations of docs/policy.md, in place: an implied label's score
+    is raised to its threshold when the implying label is flagged; a verdict whose premise does not
+    hold is lowered to just under its threshold. Scores the relations do not touch stay raw."""
+    def flagged(label: str) -> bool:
+        return label in scores and scores[label] >= thresholds[label]
+
+    for source, implied in IMPLIES:  # ordered so that chains (verdict -> response.hc -> harmful) hold
+        if flagged(source) and implied in scores and not flagged(implied):
+            scores[implied] = float(thresholds[implied])
+    for verdict, premise, needed in REQUIRES:
+        if flagged(verdict) and premise in scores and flagged(premise) != needed:
+            scores[verdict] = float(np.nextafter(thresholds[verdict], 0.0))
+
+
 def build_records(items: Sequence[Item], request_labels: Sequence[str], pair_labels: Sequence[str],
                   request_probs: np.ndarray, pair_probs: np.ndarray, pair_rows: Sequence[int],
-                  thresholds: Mapping[str, float], model_id: str) -> list[dict[str, Any]]:
-    """The scoring contract's records from raw head outputs (see `Brightline.predict`)."""
+                  thresholds: Mapping[str, float], model_id: str, label_policy: str = "none") -> list[dict[str, Any]]:
+    """The scoring contract's records from raw head outputs (see `Brightline.predict`). With
+    `label_policy` "relations_v1" (named in the bundle's manifest) the scores obey docs/policy.md's
+    label relations (`apply_policy`); bundles built before it keep their raw scores."""
     records = []
     pair_index = {row: k for k, row in enumerate(pair_rows)}
     for i, item in enumerate(items):
         scores = dict(zip(request_labels, request_probs[i].tolist()))
         if i in pair_index:
             scores.update(zip(pair_labels, pair_probs[pair_index[i]].tolist()))
+        if label_policy == "relations_v1":
+            apply_policy(scores, thresholds)
         records.append({
             "id": item.id if item.id is not None else i,
             "scores": scores,
@@ -76,6 +112,7 @@ class Scorer:
     pair_head: _Head
     thresholds: dict[str, float]
     model_id: str
+    label_policy: str = "none"
 
     def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         raise NotImplementedError
@@ -89,11 +126,14 @@ class Scorer:
             return []
         request_probs, pair_probs, pair_rows = self.predict(items)
         return build_records(items, self.request_head.spec.labels, self.pair_head.spec.labels, request_probs,
-                             pair_probs, pair_rows, self.thresholds, self.model_id)
+                             pair_probs, pair_rows, self.thresholds, self.model_id, self.label_policy)
 
 
 class _Head:
     def __init__(self, bundle_dir: Path, side: str, spec: Any, threads: int | None) -> None:
+        if spec.views not in VIEWS:
+            raise BundleError(f"unknown request view rule '{spec.views}' (this runtime knows {list(VIEWS)}); "
+                              "upgrade brightline")
         if spec.features not in RECIPES[side]:
             raise BundleError(f"unknown {side} feature recipe '{spec.features}' (this runtime knows "
                               f"{sorted(RECIPES[side])}); upgrade brightline")
@@ -104,6 +144,16 @@ class _Head:
         if len(features) == 0:
             return np.zeros((0, len(self.spec.labels)), dtype=np.float32)
         return self.session.run([self.spec.output], {self.spec.input: features})[0]
+
+    def judge_views(self, probs: np.ndarray, requests: Sequence[str], systems: Sequence[str | None],
+                    embed: Callable[[list[str]], Mapping[str, np.ndarray]], manifest: Manifest) -> np.ndarray:
+        """`probs` raised to the highest score of each request's views (latest user turn, windows
+        of a long request) when the bundle's request head has a view rule; else unchanged."""
+        if self.spec.views == "none":
+            return probs
+        x_views, owners = view_rows(self.spec.views, requests, systems, embed, dim=manifest.encoder.dim,
+                                    recipe=self.spec.features, opening_chars=manifest.encoder.opening_chars)
+        return combine_views(probs, self(x_views), owners) if owners else probs
 
 
 def system_cache_size(value: int | None = None) -> int:
@@ -182,6 +232,9 @@ class Brightline(Scorer):
         missing = {"request", "pair"} - set(manifest.heads)
         if missing:
             raise BundleError(f"{bundle_dir}: manifest.json has no '{sorted(missing)[0]}' head")
+        self.label_policy = manifest.raw.get("label_policy", "none")
+        if self.label_policy not in ("none", "relations_v1"):
+            raise BundleError(f"{bundle_dir}: unknown label_policy '{self.label_policy}'; upgrade brightline")
         self.request_head = _Head(bundle_dir, "request", manifest.heads["request"], threads)
         self.pair_head = _Head(bundle_dir, "pair", manifest.heads["pair"], threads)
         size = system_cache_size(system_cache)
@@ -232,12 +285,14 @@ class Brightline(Scorer):
         # with its fp32 graph), and a batched graph must never get cached vectors.
         cache = self.system_cache if self.encoder.per_text else None
         embed = self.embed_texts if cache is None else cache.embedder(self.embed_texts, systems)
+        requests = [it.request for it in items]
         x_request, x_pair, pair_rows = head_inputs(
-            [it.request for it in items], systems, [it.response for it in items],
+            requests, systems, [it.response for it in items],
             embed, dim=self.manifest.encoder.dim,
             recipes=(self.request_head.spec.features, self.pair_head.spec.features),
             opening_chars=self.manifest.encoder.opening_chars)
-        return self.request_head(x_request), self.pair_head(x_pair), pair_rows
+        return self.request_head.judge_views(self.request_head(x_request), requests, systems, embed,
+                                             self.manifest), self.pair_head(x_pair), pair_rows
 
     def describe(self) -> dict[str, Any]:
         """Name, version, labels and thresholds, for `GET /v1/models` and the CLI."""

@@ -134,12 +134,13 @@ def test_targets_table_states_met_and_missed_from_results() -> None:
                   "tier_ratios": {"brightline-static ÷ transformer tier, throughput": 12.0}}}
     table = render_targets_table(results)
     rows = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines()[2:]}
-    assert rows["refusal F1, XSTest 2,250 completions"].endswith("| met |")
-    assert "**missed** by 0.060" in rows["FPR of request.harmful, XSTest 250 safe prompts"]
+    # columns: target | goal | measured | verdict | issue-13 floor | floor verdict
+    assert rows["refusal F1, XSTest 2,250 completions"].endswith("| met | >= 0.90 | met |")
+    assert "**missed** by 0.060 | <= 0.08 | **missed** by 0.020 |" in rows["FPR of request.harmful, XSTest 250 safe prompts"]
     assert "not measured" in rows["AUPRC of request.harmful, OpenAI moderation"]
     assert "0.800" in rows["hard-constraint macro-F1, held-out split"]  # (0.90 + 0.70) / 2, missed
     assert "**missed** by 0.050" in rows["hard-constraint F1, weakest category (targeted_violence)"]
-    assert rows["p50 ms, one 16 tok request in-process"].endswith("| met |")
+    assert rows["p50 ms, one 16 tok request in-process"].endswith("| met | — | |")
     assert "**missed** by 8.000" in rows["fast tier throughput ÷ transformer tier"]
 
 

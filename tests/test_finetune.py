@@ -69,3 +69,31 @@ def test_finetune_is_deterministic(tiny_base: Path, tmp_path: Path):
     b = load_transformer(str(finetune(str(tiny_base), tmp_path / "b", rows, max_steps=2, max_length=32,
                                       batch_size=8, lr=1e-3, warmup_steps=1)))
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_finetune_resumes_from_checkpoint_to_the_same_weights(tiny_base: Path, tmp_path: Path, monkeypatch):
+    """A run killed after its step-2 checkpoint, started again, ends where an unbroken run ends."""
+    from tests.tiny import synthetic_rows
+    from training.encoder_export import load_transformer
+    from training.finetune import Checkpoint, finetune
+
+    rows = synthetic_rows(24, seed=3)
+    kwargs = dict(max_steps=4, max_length=32, batch_size=8, lr=1e-3, warmup_steps=1, checkpoint_every=2)
+    whole = load_transformer(str(finetune(str(tiny_base), tmp_path / "whole", rows, **kwargs)))
+    assert not (tmp_path / "whole.ckpt").exists()  # removed once the encoder is saved
+
+    real_save = Checkpoint.save
+
+    def save_then_die(self, *args, **progress):
+        real_save(self, *args, **progress)
+        raise KeyboardInterrupt  # the process dies right after its first checkpoint
+
+    monkeypatch.setattr(Checkpoint, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(str(tiny_base), tmp_path / "broken", rows, **kwargs)
+    assert (tmp_path / "broken.ckpt" / "state.pt").is_file()
+    monkeypatch.setattr(Checkpoint, "save", real_save)
+    resumed_dir = finetune(str(tiny_base), tmp_path / "broken", rows, **kwargs)
+    assert json.loads((resumed_dir / "finetune.json").read_text())["steps"] == 4
+    resumed = load_transformer(str(resumed_dir))
+    assert all(torch.equal(x, y) for x, y in zip(whole.state_dict().values(), resumed.state_dict().values()))

@@ -19,7 +19,7 @@ import numpy as np
 
 from classifiers.bundle import SCHEMA_VERSION, sha256_file
 from classifiers.encoder import TextEncoder
-from classifiers.features import head_inputs
+from classifiers.features import combine_views, head_inputs, view_rows
 from classifiers.items import normalise_text
 from classifiers.labels import HARD_CONSTRAINT_CATEGORIES, PAIR_LABELS, REQUEST_LABELS
 from classifiers.model import Brightline
@@ -59,6 +59,8 @@ class BuildConfig:
     seed: int = 0
     request_recipe: str = "request_v2"
     pair_recipe: str = "pair_v2"
+    request_views: str = "none"  # classifiers.features.VIEWS: parts of a request also judged alone
+    label_policy: str = "none"  # "relations_v1": records obey docs/policy.md's label relations
     goals: dict[str, Goal] = field(default_factory=lambda: default_goals())
 
 
@@ -141,6 +143,18 @@ def fit_heads(train: Features, config: BuildConfig) -> FittedHeads:
     print(f"  fit {'response refusal (3-way)':45s} n={len(y):6,d} classes={np.bincount(y, minlength=3).tolist()}",
           file=sys.stderr)
     return FittedHeads(request, pair, RefusalHead(C=config.C, random_state=config.seed).fit(X, y))
+
+
+def _with_views(probs: np.ndarray, session: Any, rows: Sequence[Row], cache: EmbeddingCache, config: BuildConfig,
+                dim: int) -> np.ndarray:
+    """Request-head scores of `rows` combined over their views, as the runtime combines them."""
+    x_views, owners = view_rows(config.request_views, [normalise_text(r.request) for r in rows],
+                                [normalise_text(r.system) if r.system else None for r in rows], cache.embed,
+                                dim=dim, recipe=config.request_recipe, opening_chars=config.opening_chars)
+    if not owners:
+        return probs
+    print(f"  request views: {len(owners):,} extra rows for {len(set(owners)):,} dev requests", file=sys.stderr)
+    return combine_views(probs, session.run(["probs"], {"features": x_views.astype(np.float32)})[0], owners)
 
 
 def _git_commit() -> str:
@@ -228,6 +242,10 @@ def build_bundle(
         head_specs[side] = {"file": path.name, "input": "features", "output": "probs", "labels": labels,
                             "features": recipe, "estimator": "calibrated logistic regression",
                             "parity_max_abs_diff_dev": delta}
+        if side == "request" and config.request_views != "none":
+            head_specs[side]["views"] = config.request_views
+            # Thresholds are chosen on the scores users get: the whole request's, raised by its views.
+            onnx_p = _with_views(onnx_p, session, dev_rows, cache, config, dim)
         dev_probs[side] = onnx_p
 
     print("choosing thresholds on dev …", file=sys.stderr)
@@ -256,6 +274,7 @@ def build_bundle(
                     "precision": ("static token embeddings (fp16 table), distilled" if hasattr(encoder_model, "export")
                                   else "int8 dynamic per-channel" if config.quantize else "fp32"), **encoder_info},
         "heads": head_specs,
+        "label_policy": config.label_policy,
         "thresholds": "thresholds.json",
         "config": {k: v for k, v in asdict(config).items() if k not in ("goals", "description")},
         "provenance": {"git_commit": _git_commit(), "data": data_info or {}, "libraries": library_versions(),

@@ -186,13 +186,74 @@ def _split_manifest_sha() -> str | None:
     return hashlib.sha256(SPLIT_MANIFEST.read_bytes()).hexdigest() if SPLIT_MANIFEST.is_file() else None
 
 
+def _run_key(base_ref: str, rows: list[dict[str, Any]], **settings: Any) -> str:
+    """Identity of a run (base, settings, the prepared rows): a checkpoint is resumed only by
+    the run that wrote it."""
+    h = hashlib.sha256(json.dumps({"base": base_ref, **settings}, sort_keys=True, default=str).encode())
+    for r in rows:
+        h.update(json.dumps(r, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+class Checkpoint:
+    """The training state in one folder, written atomically (temp file, then rename), so a
+    process killed mid-write leaves the previous checkpoint intact."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder, self.key = folder, key
+        self.path = folder / "state.pt"
+
+    def save(self, model: Any, heads: Any, opt: Any, **progress: Any) -> None:
+        import numpy as np
+        import torch
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        torch.save({"key": self.key, "model": model.state_dict(), "heads": heads.state_dict(),
+                    "opt": opt.state_dict(), "progress": progress,
+                    "rng": {"python": random.getstate(), "numpy": np.random.get_state(),
+                            "torch": torch.get_rng_state()}}, tmp)
+        tmp.replace(self.path)
+
+    def load(self, model: Any, heads: Any, opt: Any) -> dict[str, Any] | None:
+        """Restore the state into model/heads/opt and return the progress, or None to start afresh."""
+        import numpy as np
+        import torch
+
+        if not self.path.is_file():
+            return None
+        state = torch.load(self.path, weights_only=False)
+        if state.get("key") != self.key:
+            print(f"ignoring checkpoint {self.path}: written by a run with other settings or data",
+                  file=sys.stderr)
+            return None
+        model.load_state_dict(state["model"])
+        heads.load_state_dict(state["heads"])
+        opt.load_state_dict(state["opt"])
+        random.setstate(state["rng"]["python"])
+        np.random.set_state(state["rng"]["numpy"])
+        torch.set_rng_state(state["rng"]["torch"])
+        return state["progress"]
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def finetune(base_ref: str, out_dir: Path, train_rows: Sequence[Any], *, minutes: float | None = None,
              max_steps: int | None = None, seed: int = 0, threads: int = 1, max_length: int = 128,
              batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3, warmup_steps: int = 20,
-             chunk: int = 8, freeze_word_embeddings: bool = True, opening_chars: int = 200, base_id: str | None = None, log_every: int = 10) -> Path:
+             chunk: int = 8, freeze_word_embeddings: bool = True, opening_chars: int = 200, base_id: str | None = None,
+             log_every: int = 10, checkpoint_every: int = 50, checkpoint_dir: Path | None = None) -> Path:
     """Fine-tune the encoder in folder `base_ref` on `train_rows` and save it to `out_dir`
     (`load_transformer(str(out_dir))` loads it; tokenizer files are copied alongside). Stops after
-    `max_steps` steps or `minutes` of wall-clock time, whichever comes first; returns `out_dir`."""
+    `max_steps` steps or `minutes` of wall-clock time, whichever comes first; returns `out_dir`.
+
+    Every `checkpoint_every` steps the whole training state (weights, optimiser, RNG states, step)
+    is written to `checkpoint_dir` (default: `out_dir` + ".ckpt"); a later call with the same
+    settings and rows resumes from it, so a run stopped by the machine or a killed process loses at
+    most `checkpoint_every` steps, and a resumed run ends with the same weights as an unbroken one
+    (the batch stream is replayed up to the saved step). The checkpoint is removed once the
+    encoder is saved."""
     import numpy as np
     import torch
 
@@ -235,9 +296,19 @@ def finetune(base_ref: str, out_dir: Path, train_rows: Sequence[Any], *, minutes
     budget = minutes * 60 if minutes else None
     model.train()
     heads.train()
-    start = time.monotonic()
-    step, seen, texts_seen, ema = 0, 0, 0, None
+    ckpt = Checkpoint(checkpoint_dir or out_dir.with_name(out_dir.name + ".ckpt"),
+                      _run_key(base_ref, rows, seed=seed, max_length=max_length, batch_size=batch_size, lr=lr,
+                               head_lr=head_lr, warmup_steps=warmup_steps, max_steps=max_steps,
+                               freeze_word_embeddings=freeze_word_embeddings))
+    state = ckpt.load(model, heads, opt)
+    step, seen, texts_seen, ema, done_before = (state["step"], state["seen"], state["texts_seen"], state["ema"],
+                                                state["elapsed"]) if state else (0, 0, 0, None, 0.0)
     batches = _batches(rows, batch_size, seed)
+    for _ in range(step):  # replay the batch stream up to the checkpoint (cheap: no encoding)
+        next(batches)
+    if state:
+        print(f"resumed from {ckpt.folder} at step {step}", file=sys.stderr, flush=True)
+    start = time.monotonic() - done_before
     while True:
         elapsed = time.monotonic() - start
         progress = max(step / max_steps if max_steps else 0.0, elapsed / budget if budget else 0.0)
@@ -279,6 +350,9 @@ def finetune(base_ref: str, out_dir: Path, train_rows: Sequence[Any], *, minutes
         texts_seen += len(texts)
         loss_value = float(loss.detach())
         ema = loss_value if ema is None else 0.95 * ema + 0.05 * loss_value
+        if checkpoint_every and step % checkpoint_every == 0:
+            ckpt.save(model, heads, opt, step=step, seen=seen, texts_seen=texts_seen, ema=ema,
+                      elapsed=time.monotonic() - start)
         if step % log_every == 0 or step == 1:
             elapsed = time.monotonic() - start
             rate = step / elapsed
@@ -321,6 +395,7 @@ def finetune(base_ref: str, out_dir: Path, train_rows: Sequence[Any], *, minutes
         "torch": torch.__version__,
     }
     (out_dir / "finetune.json").write_text(json.dumps(info, indent=2) + "\n")
+    ckpt.remove()
     print(f"saved {out_dir}: {step} steps, {seen} rows, {wall / 60:.1f} min", file=sys.stderr)
     return out_dir
 

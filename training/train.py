@@ -62,12 +62,18 @@ def main(argv: list[str] | None = None) -> int:
                          description=config_raw.get("description", ""), quantize=enc.get("quantize", True),
                          max_length=enc.get("max_length", 256), head_tokens=enc.get("head_tokens", 192),
                          opening_chars=enc.get("opening_chars", 200), C=heads.get("C", 1.0), seed=heads.get("seed", 0),
-                         request_recipe=heads.get("request_recipe", "request_v2"))
+                         request_recipe=heads.get("request_recipe", "request_v2"),
+                         request_views=heads.get("request_views", "none"),
+                         label_policy=heads.get("label_policy", "none"))
     try:
         train, dev = select(load_split("train"), data, cap=True), select(load_split("dev"), data, cap=False)
     except SplitsMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if int(data.get("long_input_rows", 0)):  # padded/chat copies of short requests and their windows
+        from training.augment import long_input_rows
+
+        train = train + long_input_rows(train, n_per_label=int(data["long_input_rows"]))
     source = enc.get("source", "default")
     src = default_encoder_source() if source == "default" else EncoderSource(ref=source, id=source, revision="local")
     print(f"encoder: {src.id} from {src.ref}", file=sys.stderr)
@@ -93,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                   "per-split sha256 in training/data/split_manifest.json",
         "split_hashes": {k: v.get("sha256") for k, v in split_manifest.get("splits", {}).items()},
         "selection": f"commercial_only={data.get('commercial_only', True)}, max_per_source={data.get('max_per_source', 0)} (train only)",
+        "long_input_rows": f"{int(data.get('long_input_rows', 0))} short train requests per label padded into long "
+                           "documents or chat transcripts, plus their windows (training/augment.py)",
         "train_rows_by_source": dict(sorted(Counter(r.source for r in train).items())),
         "dev_rows": len(dev),
     }

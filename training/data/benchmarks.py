@@ -5,6 +5,7 @@ duplicates or nearly duplicates one of them."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -121,6 +122,18 @@ def r_u_a_robot_val() -> list[Example]:
             for e in rua_rows("val")]
 
 
+def toxicchat_test() -> list[Example]:
+    """ToxicChat human-annotated test rows (real user prompts): toxicity -> request.harmful.
+    Test-only: never trained or tuned on. Its `toxicity` is broader than our harm label (sexual
+    role-play, profanity and mild insults count), so it is a proxy, reported as such."""
+    data = json.loads((source_dir("toxicchat-judgebench") / "toxic_chat_test.json").read_text(encoding="utf-8"))
+    out = []
+    for inst in data["instances"]:
+        toxic = int(inst["annotations"]["toxicity"]["majority_human"])
+        out.append(_ex("toxicchat-test", inst["id"], "CC-BY-NC-4.0", inst["instance"], {"request.harmful": toxic}))
+    return out
+
+
 BENCHMARKS: dict[str, Callable[[], list[Example]]] = {
     "xstest": xstest_prompts,
     "xstest-completions": xstest_completions,
@@ -130,6 +143,7 @@ BENCHMARKS: dict[str, Callable[[], list[Example]]] = {
     "jbb-behaviors": jbb_behaviors,
     "gptfuzz-eval": gptfuzz_eval,
     "r-u-a-robot-val": r_u_a_robot_val,
+    "toxicchat-test": toxicchat_test,
 }
 
 

@@ -27,7 +27,26 @@ USES = {
     "r-u-a-robot": "ai_status_question (train split); system answers -> denies_ai",
     "anthropic-evals-ai-risk": "self-awareness answer pairs -> denies_ai",
     "benign": "ordinary traffic negatives (capped per genre)",
+    "hatecheck": "hateful statements vs counter-speech / neutral / reclaimed look-alikes (by template)",
+    "toxigen": "implicit hate statements vs neutral statements about the same groups",
+    "safetext": "benign physical-safety questions; unsafe advice -> response.harmful",
+    "catqa": "harmful requests in en/zh/vi; cse and malware subcategories",
+    "dangerousqa": "short harmful questions",
+    "xsafety": "multilingual: crimes/unsafe instructions harmful; distress, habits, ethics benign",
+    "multijail": "multilingual red-team requests (human translations)",
 }
+
+
+AUDIT_START, AUDIT_END = "<!-- shortcut audit -->", "<!-- /shortcut audit -->"
+
+
+def with_audit(card: str, audit_text: str) -> str:
+    """The card with its shortcut-audit section replaced by (or extended with) `audit_text`."""
+    block = f"{AUDIT_START}\n{audit_text.rstrip()}\n{AUDIT_END}\n"
+    if AUDIT_START in card and AUDIT_END in card:
+        head, rest = card.split(AUDIT_START, 1)
+        return head + block + rest.split(AUDIT_END, 1)[1].lstrip("\n")
+    return card.rstrip("\n") + "\n\n" + block
 
 
 def _use(source: str) -> str:
@@ -99,7 +118,9 @@ def render(splits: dict[str, list[Example]], stats: dict | None = None) -> str:
         ex = [e for e in splits["train"] if e.source == src]
         row = [str(sum(1 for e in ex if e.labels.get(l) == 1)) for l in _present(all_ex)]
         lines.append(f"| {src} | " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+    from .relabel import render as render_relabel
+
+    return "\n".join(lines) + "\n\n" + render_relabel()
 
 
 def _present(examples: list[Example]) -> list[str]:

@@ -1,4 +1,5 @@
-"""`python -m training.data build|card` (the lead wires `main` as `brightline data ...`)."""
+"""`brightline data build|card|audit`: build the leak-free splits, print the data card, run the
+shortcut audit (training/data/audit.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,24 @@ def _card_from_cache() -> str:
     return render({s: load_split(s) for s in SPLITS}, stats)
 
 
+def _audit() -> int:
+    from .audit import audit, render
+    from .card import with_audit
+    from .splits import SplitsMissingError, load_split
+
+    try:
+        report = audit(load_split("train"))
+    except (SplitsMissingError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    text = render(report)
+    print(text)
+    if CARD_PATH.is_file():
+        CARD_PATH.write_text(with_audit(CARD_PATH.read_text(encoding="utf-8"), text), encoding="utf-8")
+        print(f"written into {CARD_PATH}", file=sys.stderr)
+    return 0 if report.passes else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="brightline data", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -25,13 +44,23 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--no-near-dup", action="store_true",
                    help="skip embedding-based near-duplicate merging and leak checks (fast)")
     sub.add_parser("card", help="print the data card from the cached splits")
+    sub.add_parser("audit", help="shortcut audit of the train split: style-only probe and label-predictive "
+                                 "tokens; writes it into the data card; exit 1 if the hand-written corpus fails")
     args = parser.parse_args(argv)
+
+    if args.cmd == "audit":
+        return _audit()
 
     if args.cmd == "build":
         from .splits import build
         t0 = time.time()
         result = build(near_dup=not args.no_near_dup)
         card = _card_from_cache()
+        from .audit import audit, render as render_audit
+        from .card import with_audit
+        from .splits import load_split
+
+        card = with_audit(card, render_audit(audit(load_split("train"))))
         CARD_PATH.write_text(card, encoding="utf-8")
         print(card)
         print(f"built in {time.time() - t0:.0f}s; splits in {splits_dir()}; card in {CARD_PATH}; "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..example import Example
-from . import benign, cyber, harmful_prompts, own_corpus, persona, responses
+from . import benign, cyber, harmful_prompts, own_corpus, persona, public_v2, responses
 
 Loader = Callable[[], list[Example]]
 
@@ -28,6 +28,7 @@ TRAINING_SOURCES: dict[str, Loader] = {
     "gptfuzz": responses.load_gptfuzz_train,
     "r-u-a-robot": persona.load_r_u_a_robot,
     "anthropic-evals-ai-risk": persona.load_anthropic_self_awareness,
+    **public_v2.LOADERS,
     **benign.LOADERS,
 }
 

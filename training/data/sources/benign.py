@@ -140,7 +140,7 @@ def _replies(folder: str, file: str, license: str, cap: int, keep: Callable[[dic
     return out
 
 
-REPLY_CAP = 1200
+REPLY_CAP = 3000  # every usable answer: real model replies are the compliance class's breadth
 
 
 def load_oasst_replies() -> list[Example]:
