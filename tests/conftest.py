@@ -18,3 +18,21 @@ def tiny_model(tiny_bundle: Path):  # type: ignore[no-untyped-def]
     from classifiers import Brightline
 
     return Brightline.load(tiny_bundle)
+
+
+@pytest.fixture(scope="session")
+def built_splits() -> Path:
+    """The real train/dev/test splits, built first when missing (as `brightline data build` does,
+    ~5 minutes on 2 cores), so tests on them never silently skip on a clean checkout. Skips only
+    when the public data folder is absent."""
+    from training.data.paths import DataMissingError, data_root, splits_dir
+
+    try:
+        data_root()
+    except DataMissingError as exc:
+        pytest.skip(str(exc))
+    if not (splits_dir() / "train.jsonl").exists():
+        from training.data.cli import main as data_main
+
+        assert data_main(["build"]) == 0
+    return splits_dir()

@@ -116,17 +116,13 @@ def test_real_corpus_is_valid() -> None:
 
 @needs_data
 @pytest.mark.slow
-def test_no_benchmark_text_in_built_train_or_dev() -> None:
+def test_no_benchmark_text_in_built_train_or_dev(built_splits) -> None:  # type: ignore[no-untyped-def]
     """Exact (normalised) leaks checked on the built splits, near-dups too when they were built
-    with them. A clean checkout (CI) builds them first, exactly as `brightline data build` does
-    (about 4 minutes on 2 cores), so the check never silently skips."""
+    with them. A clean checkout (CI) builds them first (the `built_splits` fixture), exactly as
+    `brightline data build` does, so the check never silently skips."""
     from training.data.benchmarks import benchmark_texts
     from training.data.paths import splits_dir
     from training.data.splits import load_split
-    if not (splits_dir() / "train.jsonl").exists():
-        from training.data.cli import main as data_main
-
-        assert data_main(["build"]) == 0
     bench = {normalise(t) for t in benchmark_texts()}
     for s in ("train", "dev", "test"):
         assert not [e.id for e in load_split(s) if normalise(e.request) in bench]
