@@ -20,6 +20,10 @@ from .features import RECIPES, head_inputs
 from .items import Item, validate_items
 
 DEFAULT_MODEL = "brightline-minilm"
+# OpenAI's moderation model names: code written for OpenAI's endpoint sends them, so they name the
+# default bundle here (and the served model in the service).
+OPENAI_MODEL_NAMES = frozenset({"omni-moderation-latest", "omni-moderation-2024-09-26",
+                                "text-moderation-latest", "text-moderation-stable"})
 
 
 def models_dir() -> Path:
@@ -34,7 +38,7 @@ def models_dir() -> Path:
 
 
 def resolve_bundle(path: str | os.PathLike[str] | None) -> Path:
-    if path is None:
+    if path is None or str(path) in OPENAI_MODEL_NAMES:
         path = DEFAULT_MODEL
     candidate = Path(path)
     if candidate.is_dir():
