@@ -17,6 +17,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     """Score a log file; every record is accounted for as scored or as an error."""
     from .batch import FieldMap, Options, score_file
     from .model import Brightline
+    from .thresholds import parse_overrides
 
     if args.input != "-" and not Path(args.input).is_file():
         raise FileNotFoundError(2, "No such file", args.input)  # before the model is loaded
@@ -28,10 +29,14 @@ def cmd_score(args: argparse.Namespace) -> int:
                         system=args.system_field),
         batch_size=args.batch_size, errors=args.errors, resume=args.resume, progress=args.progress,
     )
-    summary = score_file(Brightline.load(args.model), options)
+    model = Brightline.load(args.model, thresholds=parse_overrides(args.threshold or []),
+                            operating_point=args.operating_point)
+    summary = score_file(model, options)
     print(summary.line(), file=sys.stderr)
     if args.summary:
-        report = {"read": summary.read, "scored": summary.scored, "errors": summary.errors,
+        report = {"model": model.model_id, "operating_point": model.choice.operating_point,
+                  "threshold_overrides": dict(model.choice.overrides), "thresholds": model.thresholds,
+                  "read": summary.read, "scored": summary.scored, "errors": summary.errors,
                   "flags": {label: {"count": n, "rate": n / max(summary.scored, 1)}
                             for label, n in sorted(summary.flags.items())},
                   "top_flagged": {label: [{"id": i, "score": s} for s, i in rows] for label, rows in summary.top.items()}}
@@ -102,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--summary", help="write counts and rates per flag and the top flagged ids here (JSON)")
     score.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar (default: only on a terminal)")
+    score.add_argument("--operating-point", help="the bundle's named operating point: strict, balanced or "
+                       "permissive where the bundle has them (default: its thresholds.json)")
+    score.add_argument("--threshold", action="append", metavar="LABEL=VALUE",
+                       help="override one label's threshold (repeatable); recorded in each record's model id")
     score.set_defaults(func=cmd_score)
 
     verify = sub.add_parser("verify", help="check a bundle's checksums and golden outputs")

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from .settings import Settings
 
-_FLAGS = ("host", "port", "model", "workers", "threads", "max_batch_wait_ms", "max_batch_items", "log_level")
+_FLAGS = ("host", "port", "model", "workers", "threads", "max_batch_wait_ms", "max_batch_items", "log_level",
+          "operating_point", "thresholds")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-microbatch", dest="microbatch", action="store_const", const=False,
                         help="score each request on its own (for comparison)")
     parser.add_argument("--log-level", help="critical|error|warning|info|debug (default info)")
+    parser.add_argument("--operating-point", help="the bundle's named operating point: strict, balanced or "
+                        "permissive where the bundle has them (default: its thresholds.json)")
+    parser.add_argument("--threshold", dest="thresholds", action="append", metavar="LABEL=VALUE",
+                        help="override one label's threshold (repeatable); recorded in the model id")
     return parser
 
 
@@ -44,6 +49,8 @@ def _describe(exc: ValidationError) -> str:
 def load_settings(argv: list[str] | None) -> Settings:
     args = build_parser().parse_args(argv)
     given = {k: v for k, v in vars(args).items() if v is not None and (k in _FLAGS or k == "microbatch")}
+    if "thresholds" in given:  # repeated flags become the variable's comma-separated form
+        given["thresholds"] = ",".join(given["thresholds"])
     return Settings(**given)
 
 
@@ -51,10 +58,17 @@ def _preflight(settings: Settings) -> None:
     """Fail before binding the port if the bundle is missing or damaged (cheap: reads the manifest
     and checksums, builds no sessions)."""
     from classifiers.bundle import read_manifest, verify_checksums
-    from classifiers.model import resolve_bundle
+    from classifiers.cascade import is_cascade, resolve_tier
+    from classifiers.model import resolve_bundle, threshold_choice
 
     bundle = resolve_bundle(settings.model)
-    verify_checksums(bundle, read_manifest(bundle))
+    if is_cascade(bundle):  # its flags, and so its thresholds, are the transformer tier's
+        import json
+
+        bundle = resolve_tier(bundle, json.loads((bundle / "manifest.json").read_text())["tiers"]["full"]["bundle"])
+    manifest = read_manifest(bundle)
+    verify_checksums(bundle, manifest)
+    threshold_choice(bundle, manifest, settings.threshold_overrides, settings.operating_point)
 
 
 def main(argv: list[str] | None = None) -> int:
