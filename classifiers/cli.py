@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from . import __version__
 from .errors import BrightlineError, InputError
 
 
@@ -41,8 +43,9 @@ def cmd_score(args: argparse.Namespace) -> int:
                             for label, n in sorted(summary.flags.items())},
                   "top_flagged": {label: [{"id": i, "score": s} for s, i in rows] for label, rows in summary.top.items()}}
         Path(args.summary).write_text(json.dumps(report, indent=2) + "\n")
+        width = max(map(len, report["flags"]), default=0)  # the longest label sets the column
         for label, row in report["flags"].items():
-            print(f"  {label:45s} {row['count']:>9,d}  {100 * row['rate']:6.2f}%", file=sys.stderr)
+            print(f"  {label:<{width}}  {row['count']:>9,d}  {100 * row['rate']:6.2f}%", file=sys.stderr)
     return 1 if summary.errors and not args.allow_errors else 0
 
 
@@ -73,23 +76,40 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# What each extra brings that its subcommands import (top-level module names). Checked before a
+# subcommand runs, because most of them import these lazily, deep inside a run, where a missing
+# one would end in a traceback.
+EXTRA_MODULES = {
+    "train": ("torch", "transformers", "sentence_transformers", "sklearn", "onnx"),
+    "serve": ("fastapi", "uvicorn", "pydantic_settings", "prometheus_client"),
+}
+EXTRA_MODULES["bench"] = EXTRA_MODULES["train"] + EXTRA_MODULES["serve"] + ("matplotlib", "psutil", "httpx")
+
+
+def _needs_extra(command: str, extra: str, missing: str) -> int:
+    print(f"error: `brightline {command}` needs the '{extra}' extra, which is not installed (no module "
+          f"{missing}): pip install 'brightline[{extra}]'", file=sys.stderr)
+    return 2
+
+
 def _delegate(module: str, extra: str) -> Callable[[argparse.Namespace], int]:
     """A subcommand implemented outside the runtime, in a module that needs an extra."""
 
     def run(args: argparse.Namespace) -> int:
+        missing = [name for name in EXTRA_MODULES.get(extra, ()) if importlib.util.find_spec(name) is None]
+        if missing and not {"-h", "--help"} & set(args.rest):
+            return _needs_extra(args.command, extra, ", ".join(missing))
         try:
-            target = importlib.import_module(module)
-        except ImportError as exc:
-            print(f"error: `brightline {args.command}` needs the '{extra}' extra: "
-                  f"pip install 'brightline[{extra}]' ({exc})", file=sys.stderr)
-            return 2
-        return int(target.main(args.rest))
+            return int(importlib.import_module(module).main(args.rest))
+        except ModuleNotFoundError as exc:  # one this table does not list
+            return _needs_extra(args.command, extra, exc.name or str(exc))
 
     return run
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="brightline", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"brightline {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     score = sub.add_parser("score", help="score a log file of conversations (JSONL, CSV, Parquet; .gz ok)")
@@ -148,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
-        print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        # An OS error carries strerror and filename; ours (e.g. the data folder) carry a whole sentence.
+        print(f"error: {exc.strerror}: {exc.filename}" if exc.filename else f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

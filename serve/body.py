@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import Request
 
+from classifiers.errors import json_error_text
+
 from .errors import ApiError
 
 _JSON_TYPES = ("application/json",)
@@ -46,8 +48,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                            f"column {exc.colno}") from None
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {json_error_text(exc, with_line=True)}") from None
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
     except RecursionError:

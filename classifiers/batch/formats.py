@@ -15,16 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputError
+from ..errors import InputError, json_error_text
 from ..labels import ALL_LABELS
 
 FORMATS = ("jsonl", "csv", "parquet")
 
 
-def detect_format(path: str, override: str | None) -> str:
+def detect_format(path: str, override: str | None, flag: str = "--format") -> str:
+    """The format of a file from `override` (the value of `flag`) or its extension."""
     if override:
         if override not in FORMATS:
-            raise InputError(f"unknown format '{override}'; choose from {', '.join(FORMATS)}", "--format")
+            raise InputError(f"unknown format '{override}'; choose from {', '.join(FORMATS)}", flag)
         return override
     name = path[:-3] if path.endswith(".gz") else path
     for fmt, suffixes in (("jsonl", (".jsonl", ".json", ".ndjson")), ("csv", (".csv",)), ("parquet", (".parquet", ".pq"))):
@@ -32,7 +33,9 @@ def detect_format(path: str, override: str | None) -> str:
             return fmt
     if path == "-":
         return "jsonl"
-    raise InputError(f"cannot tell the format of '{path}' from its extension; pass --format", "input")
+    side = "output" if flag == "--output-format" else "input"
+    raise InputError(f"cannot tell the format of '{path}' from its extension (.jsonl, .csv or .parquet, optionally "
+                     f".gz); pass {flag} {'|'.join(FORMATS)}", side)
 
 
 def _pyarrow() -> Any:
@@ -77,16 +80,17 @@ def read_records(path: str, fmt: str, position: list[int] | None = None) -> Iter
         if fmt == "csv":
             for number, row in enumerate(csv.DictReader(fh), start=1):
                 position[0] = _tell(fh)
-                yield number, {k: v for k, v in row.items() if k is not None and v != ""}
+                # An empty cell is a field without a value (None), not a missing column.
+                yield number, {k: (v if v != "" else None) for k, v in row.items() if k is not None}
             return
         for number, line in enumerate(fh, start=1):
             position[0] = _tell(fh)
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                yield number, json.loads(line.rstrip("\r\n"))  # the line end is no part of the record
             except json.JSONDecodeError as exc:
-                yield number, InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", f"line {number}")
+                yield number, InputError(f"invalid JSON: {json_error_text(exc)}", f"line {number}")
 
 
 def input_size(path: str) -> int | None:

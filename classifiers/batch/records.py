@@ -69,8 +69,10 @@ def from_messages(messages: Any) -> dict[str, Any]:
     return item
 
 
-def to_item(record: Any, fields: FieldMap) -> dict[str, Any]:
-    """A raw item dict for classifiers.items.validate_item (which does the type checks)."""
+def to_item(record: Any, fields: FieldMap, where: str = "the record") -> dict[str, Any]:
+    """A raw item dict for classifiers.items.validate_item (which does the type checks). A request
+    path the user chose (--request-field) that is not there is named as such, not as a missing
+    `request`."""
     if not isinstance(record, Mapping):
         raise InputError(f"a record must be an object, got {type(record).__name__}")
     if "messages" in record and fields.request == "request" and "request" not in record:
@@ -81,6 +83,9 @@ def to_item(record: Any, fields: FieldMap) -> dict[str, Any]:
             value = get_path(record, getattr(fields, name))
             if value is not _MISSING and value is not None:
                 item[name] = value
+            elif value is _MISSING and name == "request" and fields.request != "request":
+                raise InputError(f"path {fields.request} not found in {where} (from --request-field); "
+                                 "check the dotted path against the record", f"{where}.request")
     item_id = get_path(record, fields.id)
     if item_id is not _MISSING and item_id is not None:
         item["id"] = item_id

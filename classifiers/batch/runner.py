@@ -4,7 +4,8 @@ Every input record ends up either in the output (with its id, or its record numb
 none) or in the errors file (with its number and the reason). After each batch both files are
 flushed and fsynced and a checkpoint records their byte offsets and the last record number
 committed; `--resume` truncates both files to those offsets and continues after that record, so a
-crash at any moment leaves no duplicate, no gap and no half-written record. Parsing runs in a
+crash at any moment leaves no duplicate, no gap and no half-written record. A run that finishes
+removes its checkpoint, and its errors file when there were no errors. Parsing runs in a
 reader thread while ONNX Runtime (which releases the GIL) scores in the main thread, so both cores
 stay busy on a 2-core machine."""
 
@@ -111,7 +112,7 @@ def _parse(records: Iterator[tuple[int, Any]], fields: FieldMap, skip_to: int) -
             yield number, record
             continue
         try:
-            yield number, validate_item(to_item(record, fields), f"record {number}")
+            yield number, validate_item(to_item(record, fields, f"record {number}"), f"record {number}")
         except InputError as exc:
             yield number, exc
 
@@ -136,7 +137,7 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     """Score `opts.input` into `opts.output`; returns the accounting. Raises InputError for
     unusable arguments (unknown format, nothing to resume) before anything is written."""
     fmt_in = detect_format(opts.input, opts.input_format)
-    fmt_out = detect_format(opts.output, opts.output_format) if opts.output != "-" else (opts.output_format or "jsonl")
+    fmt_out = detect_format(opts.output, opts.output_format, "--output-format")
     if opts.resume and opts.output == "-":
         raise InputError("--resume needs an output file", "--resume")
     errors_path = opts.errors or (opts.output + ".errors.jsonl" if opts.output != "-" else None)
@@ -145,8 +146,9 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     if opts.resume:
         assert cp_path is not None
         if not cp_path.is_file():
-            raise InputError(f"nothing to resume: {cp_path} does not exist (was this output written by "
-                             "`brightline score`?)", "--resume")
+            raise InputError(f"nothing to resume: {cp_path} does not exist (a finished run removes it, so "
+                             f"{opts.output} is complete if its run ended; otherwise run without --resume)",
+                             "--resume")
         saved = Checkpoint(**json.loads(cp_path.read_text()))
         if saved.input != cp.input or saved.model != cp.model:
             raise InputError(f"checkpoint is for input {saved.input} with model {saved.model}, not "
@@ -206,8 +208,10 @@ def score_file(model: Brightline, opts: Options) -> Summary:
         writer.close()
         if err_writer:
             err_writer.close()
-    cp.complete = True
+    # A finished run leaves only what a reader wants: the output, and the errors file if there were errors.
     if cp_path:
-        _save_checkpoint(cp_path, cp)
+        cp_path.unlink(missing_ok=True)
+    if errors_path and not opts.errors and cp.errors == 0:
+        Path(errors_path).unlink(missing_ok=True)
     return Summary(cp.read, cp.scored, cp.errors, dict(flags),
                    {k: [(s, i) for s, _, i in sorted(v, reverse=True)] for k, v in top.items()})

@@ -1,4 +1,5 @@
-"""`python -m training.data build|card` (the lead wires `main` as `brightline data ...`)."""
+"""`brightline data build|card`: rebuild the leak-free train/dev/test splits from the public data
+($BRIGHTLINE_DATA) and the repo's own corpus, and print the data card."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import sys
 import time
 
-from .paths import CARD_PATH, splits_dir
+from .paths import card_path, splits_dir
 
 
 def _card_from_cache() -> str:
@@ -32,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         result = build(near_dup=not args.no_near_dup)
         card = _card_from_cache()
-        CARD_PATH.write_text(card, encoding="utf-8")
+        card_file = card_path()
+        card_file.write_text(card, encoding="utf-8")
         print(card)
-        print(f"built in {time.time() - t0:.0f}s; splits in {splits_dir()}; card in {CARD_PATH}; "
+        print(f"built in {time.time() - t0:.0f}s; splits in {splits_dir()}; card in {card_file}; "
               f"dropped {sum(result.leaks.values())} benchmark leaks", file=sys.stderr)
         return 0
     try:
