@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -71,6 +73,15 @@ def _preflight(settings: Settings) -> None:
     threshold_choice(bundle, manifest, settings.threshold_overrides, settings.operating_point)
 
 
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM after uvicorn has drained: it stops taking connections, answers every in-flight
+    request, runs the lifespan's shutdown, then raises the signal again, which by default kills the
+    process (status 143, what a crash by signal looks like). Exiting 0 here tells a process manager
+    the stop was clean. (A SIGTERM before uvicorn starts lands here too: nothing is in flight then.)"""
+    logging.getLogger("serve").info("stopped on SIGTERM after draining in-flight requests")
+    raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
@@ -91,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Workers build their own app from the environment: hand them exactly what was validated here.
     os.environ.update(settings.to_env())
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run("serve.app:app_from_env", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers, log_level=settings.log_level,
                 timeout_graceful_shutdown=int(settings.graceful_timeout_s) or None)
