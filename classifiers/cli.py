@@ -30,6 +30,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         fields=FieldMap(id=args.id_field, request=args.request_field, response=args.response_field,
                         system=args.system_field),
         batch_size=args.batch_size, errors=args.errors, resume=args.resume, progress=args.progress,
+        keep_fields=tuple(f.strip() for f in (args.keep_fields or "").split(",") if f.strip()),
     )
     model = Brightline.load(args.model, thresholds=parse_overrides(args.threshold or []),
                             operating_point=args.operating_point)
@@ -118,7 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", help="bundle directory or name (default: the shipped default model)")
     score.add_argument("--batch-size", type=int, default=64)
     score.add_argument("--format", help="input format: jsonl, csv or parquet (default: from the extension)")
-    score.add_argument("--output-format", help="output format (default: from the output's extension)")
+    score.add_argument("--output-format", help="output format: jsonl, csv, parquet, or text, the readable mode: one "
+                       "line per record with its flags and an excerpt (default: from the output's extension; "
+                       ".txt/.log are text)")
+    score.add_argument("--readable", dest="output_format", action="store_const", const="text",
+                       help="same as --output-format text: flags and text excerpts, for a person reading a log")
+    score.add_argument("--keep-fields", metavar="PATH[,PATH…]",
+                       help="copy these input fields (dotted paths, e.g. request,meta.user) into each output "
+                       "record, after its id (missing: null)")
     for name in ("id", "request", "response", "system"):
         score.add_argument(f"--{name}-field", default=name, help=f"dotted path of the {name} in each record")
     score.add_argument("--errors", help="errors file (default: OUTPUT.errors.jsonl; stderr when writing to stdout)")

@@ -27,8 +27,8 @@ from typing import Any
 from ..errors import InputError
 from ..items import Item, validate_item
 from ..model import Brightline
-from .formats import Writer, detect_format, input_size, read_output, read_records
-from .records import FieldMap, to_item
+from .formats import Writer, detect_format, input_size, read_output, read_records, readable_line
+from .records import MISSING, FieldMap, get_path, to_item
 
 _DONE = object()
 
@@ -45,6 +45,7 @@ class Options:
     resume: bool = False
     progress: bool | None = None  # None: only when stderr is a terminal
     top_k: int = 5
+    keep_fields: tuple[str, ...] = ()  # dotted paths of input fields copied into each output record
 
 
 @dataclass
@@ -104,25 +105,49 @@ def _save_checkpoint(path: Path, cp: Checkpoint) -> None:
     os.replace(tmp, path)  # atomic: a crash leaves the old or the new checkpoint, never half of one
 
 
-def _parse(records: Iterator[tuple[int, Any]], fields: FieldMap, skip_to: int) -> Iterator[tuple[int, Item | InputError]]:
+_OWN_FIELDS = ("id", "scores", "flags", "model")
+
+
+def check_keep_fields(names: tuple[str, ...]) -> None:
+    for name in names:
+        if name in _OWN_FIELDS:
+            raise InputError(f"'{name}' is a field of every output record already; keep input fields other "
+                             f"than {', '.join(_OWN_FIELDS)}", "--keep-fields")
+
+
+def _kept(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    values = {name: get_path(record, name) for name in names}
+    return {name: None if value is MISSING else value for name, value in values.items()}
+
+
+Parsed = tuple[int, Item | InputError, dict[str, Any]]
+
+
+def _parse(records: Iterator[tuple[int, Any]], opts: Options, skip_to: int) -> Iterator[Parsed]:
     for number, record in records:
         if number <= skip_to:
             continue
         if isinstance(record, InputError):
-            yield number, record
+            yield number, record, {}
             continue
         try:
-            yield number, validate_item(to_item(record, fields, f"record {number}"), f"record {number}")
+            item = validate_item(to_item(record, opts.fields, f"record {number}"), f"record {number}")
+            yield number, item, _kept(record, opts.keep_fields)
         except InputError as exc:
-            yield number, exc
+            yield number, exc, {}
+
+
+def _output_record(record: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    """The record with the kept input fields after its id, before its scores."""
+    return {"id": record["id"], **kept, **{k: v for k, v in record.items() if k != "id"}} if kept else record
 
 
 def _reader(opts: Options, fmt: str, skip_to: int, out: queue.Queue[Any]) -> None:
     try:
-        batch: list[tuple[int, Item | InputError]] = []
+        batch: list[Parsed] = []
         position = [0]
-        for number, parsed in _parse(read_records(opts.input, fmt, position), opts.fields, skip_to):
-            batch.append((number, parsed))
+        for parsed in _parse(read_records(opts.input, fmt, position), opts, skip_to):
+            batch.append(parsed)
             if len(batch) >= opts.batch_size:
                 out.put((batch, position[0]))
                 batch = []
@@ -138,6 +163,7 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     unusable arguments (unknown format, nothing to resume) before anything is written."""
     fmt_in = detect_format(opts.input, opts.input_format)
     fmt_out = detect_format(opts.output, opts.output_format, "--output-format")
+    check_keep_fields(opts.keep_fields)
     if opts.resume and opts.output == "-":
         raise InputError("--resume needs an output file", "--resume")
     errors_path = opts.errors or (opts.output + ".errors.jsonl" if opts.output != "-" else None)
@@ -157,7 +183,7 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     if cp.complete:
         return Summary(cp.read, cp.scored, cp.errors, {}, {})
 
-    writer = Writer(opts.output, fmt_out, append_at=cp.output_offset if opts.resume else None)
+    writer = Writer(opts.output, fmt_out, append_at=cp.output_offset if opts.resume else None, kept=opts.keep_fields)
     err_writer = Writer(errors_path, "jsonl", append_at=cp.errors_offset if opts.resume else None) if errors_path else None
     flags: Counter[str] = Counter()
     top: dict[str, list[tuple[float, str, Any]]] = {}
@@ -181,18 +207,19 @@ def score_file(model: Brightline, opts: Options) -> Summary:
             if isinstance(got, BaseException):
                 raise got
             batch, bytes_read = got
-            good = [(n, it) for n, it in batch if isinstance(it, Item)]
-            for n, exc in ((n, it) for n, it in batch if isinstance(it, InputError)):
+            good = [(n, it, kept) for n, it, kept in batch if isinstance(it, Item)]
+            for n, exc in ((n, it) for n, it, _ in batch if isinstance(it, InputError)):
                 message = {"record": n, "field": exc.field, "error": exc.reason}
                 if err_writer:
                     err_writer.write(message)
                 else:
                     print(json.dumps(message), file=sys.stderr)
-            records = model.score_items([it for _, it in good])
-            for (n, item), record in zip(good, records):
+            records = model.score_items([it for _, it, _ in good])
+            for (n, item, kept), record in zip(good, records):
                 if item.id is None:
                     record["id"] = n  # the record number identifies records without an id
-                writer.write(record)
+                line = readable_line(record, item.request, item.response) if fmt_out == "text" else None
+                writer.write(_output_record(record, kept), line)
                 tally(record)
             cp.read += len(batch)
             cp.scored += len(good)
