@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .env import REPO_ROOT, bundle_info, git_commit, machine
+from classifiers.locations import output_root
+
+from .env import bundle_info, git_commit, machine
 
 
 def _quiet() -> None:
@@ -33,8 +35,8 @@ def out_dir(args: argparse.Namespace, model_name: str) -> Path:
         return Path(args.out)
     stamp = dt.date.today().isoformat()
     if args.quick:
-        return REPO_ROOT / "experiments" / "bench-quick" / f"{stamp}-{model_name}"
-    return REPO_ROOT / "benchmarks" / "results" / f"{stamp}-{model_name}"
+        return output_root() / "experiments" / "bench-quick" / f"{stamp}-{model_name}"
+    return output_root() / "benchmarks" / "results" / f"{stamp}-{model_name}"
 
 
 def load_results(path: Path) -> dict[str, Any]:

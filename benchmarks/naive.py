@@ -24,9 +24,9 @@ import numpy as np
 from classifiers.bundle import Manifest, read_manifest, read_thresholds
 from classifiers.features import combine_views, head_inputs, view_rows
 from classifiers.items import Item, validate_items
+from classifiers.locations import cache_root
 from classifiers.model import resolve_bundle
 
-from .env import REPO_ROOT
 
 TINY_ENCODER_ID = "random-tiny-bert"
 
@@ -73,7 +73,7 @@ def load_sentence_transformer(encoder_raw: dict[str, Any], max_length: int, thre
     fine_tuned = encoder_raw.get("fine_tuned")
     if fine_tuned:
         # `brightline train` keeps the fine-tuned PyTorch weights in .cache/finetuned/ (not shipped).
-        found = sorted((REPO_ROOT / ".cache" / "finetuned").glob(f"*-{fine_tuned.get('cache_key')}"))
+        found = sorted((cache_root() / "finetuned").glob(f"*-{fine_tuned.get('cache_key')}"))
         if found and (found[0] / "finetune.json").is_file():
             Transformer, Pooling, Normalize = _st_modules()
             transformer = Transformer(str(found[0]), max_seq_length=max_length)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.bundle import read_manifest
+from classifiers.locations import output_root
 from classifiers.model import resolve_bundle
 
 from .env import REPO_ROOT
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 LENGTHS = (16, 64, 256, 512)
 FULL = {"reps": 200, "warmup": 20, "throughput_items": 512, "throughput_runs": 3}
 QUICK = {"reps": 5, "warmup": 1, "throughput_items": 24, "throughput_runs": 1}
-VARIANTS_DIR = REPO_ROOT / "experiments" / "bench-graphs"
+VARIANTS_DIR = output_root() / "experiments" / "bench-graphs"
 
 
 def other_graph(bundle_dir: Path, *, allow_export: bool) -> tuple[str, Path] | tuple[str, str]:

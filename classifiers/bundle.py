@@ -109,6 +109,8 @@ def verify_checksums(bundle_dir: Path, manifest: Manifest) -> None:
     runtime will open must be listed."""
     needed = {manifest.encoder.file, manifest.encoder.tokenizer, manifest.thresholds}
     needed |= {head.file for head in manifest.heads.values()}
+    if manifest.raw.get("operating_points"):
+        needed.add(manifest.raw["operating_points"])
     unlisted = sorted(needed - set(manifest.files))
     if unlisted:
         raise BundleError(f"{bundle_dir}: manifest.json lists no checksum for {', '.join(unlisted)}")

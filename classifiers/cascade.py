@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from .bundle import MANIFEST, SCHEMA_VERSION, verify_listed_files
 from .errors import BundleError
 from .items import Item
 from .model import Brightline, Scorer, SystemPromptCache, models_dir
+from .thresholds import ThresholdChoice
 
 KIND = "cascade"
 
@@ -95,18 +96,23 @@ class Cascade(Scorer):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.fast, self.full = fast, full
-        self.escalate = escalate
         self.stats = CascadeStats()
         self.request_head, self.pair_head = full.request_head, full.pair_head
         self.thresholds = full.thresholds
         self.label_policy = full.label_policy  # records follow the transformer tier's contract
+        # An operator's threshold (full.thresholds) may be below the tuned escalation threshold:
+        # escalate at the lower of the two, so an item the cascade does not escalate is still never flagged.
+        escalate = {label: min(value, self.thresholds.get(label, value)) for label, value in escalate.items()}
+        self.escalate = escalate
         # Escalation thresholds in head-output order, for a vectorised comparison.
         self._req_escalate = np.array([escalate[lb] for lb in full.request_head.spec.labels], dtype=np.float32)
         self._pair_escalate = np.array([escalate[lb] for lb in full.pair_head.spec.labels], dtype=np.float32)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, threads: int | None = None, batch_size: int = 32,
-             system_cache: int | None = None) -> Cascade:
+             system_cache: int | None = None, thresholds: Mapping[str, float] | None = None,
+             operating_point: str | None = None) -> Cascade:
+        """Operator thresholds and operating points are the transformer tier's (whose flags these are)."""
         bundle_dir = Path(path)
         raw = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
         if raw.get("schema_version") != SCHEMA_VERSION:
@@ -131,7 +137,9 @@ class Cascade(Scorer):
                     f"{bundle_dir}: the {role} tier at {tier_dir} is not the bundle this cascade was tuned on "
                     f"(fingerprint {actual[:12]}…, expected {fingerprint[:12]}…, {model_id}); "
                     "rebuild the cascade with `brightline train --config training/configs/cascade.toml`")
-            loaded[role] = Brightline.load(tier_dir, threads=threads, batch_size=batch_size, system_cache=system_cache)
+            chosen = {"thresholds": thresholds, "operating_point": operating_point} if role == "full" else {}
+            loaded[role] = Brightline.load(tier_dir, threads=threads, batch_size=batch_size, system_cache=system_cache,
+                                           **chosen)
         fast, full = loaded["fast"], loaded["full"]
         if fast.labels != full.labels:
             raise BundleError(f"{bundle_dir}: the tiers report different labels")
@@ -142,7 +150,11 @@ class Cascade(Scorer):
 
     @property
     def model_id(self) -> str:
-        return self.manifest.model_id
+        return self.manifest.model_id + self.full.choice.tag
+
+    @property
+    def choice(self) -> ThresholdChoice:
+        return self.full.choice
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -181,6 +193,7 @@ class Cascade(Scorer):
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.model_id, "labels": list(self.labels), "thresholds": self.thresholds,
+                "operating_point": self.choice.operating_point, "threshold_overrides": dict(self.choice.overrides),
                 "path": str(self.bundle_dir), "manifest": self.manifest.raw,
                 "tiers": {"fast": self.fast.model_id, "full": self.full.model_id},
                 "escalate": self.escalate, "escalation_rate_since_load": self.stats.escalation_rate}

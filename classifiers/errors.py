@@ -17,5 +17,15 @@ class InputError(BrightlineError, ValueError):
         self.reason = message
 
 
+def json_error_text(exc: Exception, with_line: bool = False) -> str:
+    """A JSONDecodeError as a phrase: "Expecting value at column 3". Python's own messages for an
+    open string end in "starting at", so appending " at column" would say "at at column"."""
+    import json
+
+    assert isinstance(exc, json.JSONDecodeError)
+    where = f"line {exc.lineno} column {exc.colno}" if with_line else f"column {exc.pos + 1}"
+    return f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
+
+
 class BundleError(BrightlineError):
     """A model bundle is missing, incomplete, tampered with, or of an unsupported schema."""

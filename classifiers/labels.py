@@ -40,3 +40,15 @@ ALL_LABELS: tuple[str, ...] = REQUEST_LABELS + PAIR_LABELS
 
 # The 3-way refusal class; response.refusal = full + partial.
 REFUSAL_CLASSES: tuple[str, ...] = ("full_refusal", "partial_refusal", "full_compliance")
+
+# Labels whose flag means unsafe content (a harmful request or reply, a bright-line category).
+# Everything else describes a conversation without judging it unsafe: `request.ai_status_question`
+# ("are you a human?"), the refusal labels, persona honesty and overreach. The moderation endpoint's
+# `flagged` comes only from these.
+UNSAFE_LABELS: tuple[str, ...] = (
+    "request.harmful",
+    *(f"request.hard_constraint.{c}" for c in HARD_CONSTRAINT_CATEGORIES),
+    "response.harmful",
+    "response.hard_constraint",
+    "verdict.hard_constraint",
+)

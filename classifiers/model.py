@@ -19,8 +19,13 @@ from .errors import BundleError
 from .features import RECIPES, VIEWS, combine_views, head_inputs, view_rows
 from .items import Item, validate_items
 from .labels import HARD_CONSTRAINT_CATEGORIES
+from .thresholds import ThresholdChoice, choose, read_operating_points
 
 DEFAULT_MODEL = "brightline-minilm"
+# OpenAI's moderation model names: code written for OpenAI's endpoint sends them, so they name the
+# default bundle here (and the served model in the service).
+OPENAI_MODEL_NAMES = frozenset({"omni-moderation-latest", "omni-moderation-2024-09-26",
+                                "text-moderation-latest", "text-moderation-stable"})
 
 
 def models_dir() -> Path:
@@ -35,7 +40,7 @@ def models_dir() -> Path:
 
 
 def resolve_bundle(path: str | os.PathLike[str] | None) -> Path:
-    if path is None:
+    if path is None or str(path) in OPENAI_MODEL_NAMES:
         path = DEFAULT_MODEL
     candidate = Path(path)
     if candidate.is_dir():
@@ -170,6 +175,14 @@ def system_cache_size(value: int | None = None) -> int:
     return size
 
 
+def threshold_choice(bundle_dir: Path, manifest: Manifest, overrides: Mapping[str, float] | None = None,
+                     operating_point: str | None = None) -> ThresholdChoice:
+    """The bundle's thresholds, its named operating point and per-label overrides, checked (cheap:
+    reads two small JSON files, so the service checks them before it binds its port)."""
+    points = read_operating_points(bundle_dir, manifest.raw, read_thresholds(bundle_dir, manifest))
+    return choose(points, manifest.model_id, operating_point, overrides)
+
+
 class SystemPromptCache:
     """Embeddings of the most recently used system prompts (LRU, `size` entries of one vector each).
 
@@ -219,11 +232,12 @@ class Brightline(Scorer):
     """A loaded model bundle. `score(items)` returns one record per item, in order:
     ``{"id", "scores": {label: probability}, "flags": [labels at/over threshold], "model"}``."""
 
-    def __init__(self, bundle_dir: Path, manifest: Manifest, thresholds: dict[str, float],
+    def __init__(self, bundle_dir: Path, manifest: Manifest, thresholds: dict[str, float] | ThresholdChoice,
                  threads: int | None = None, batch_size: int = 32, system_cache: int | None = None) -> None:
         self.bundle_dir = bundle_dir
         self.manifest = manifest
-        self.thresholds = thresholds
+        self.choice = thresholds if isinstance(thresholds, ThresholdChoice) else ThresholdChoice(dict(thresholds))
+        self.thresholds = self.choice.thresholds
         enc = manifest.encoder
         self.encoder = TextEncoder(
             bundle_dir / enc.file, bundle_dir / enc.tokenizer, max_length=enc.max_length,
@@ -244,23 +258,27 @@ class Brightline(Scorer):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None,
-             batch_size: int = 32, system_cache: int | None = None) -> Brightline:
+             batch_size: int = 32, system_cache: int | None = None, thresholds: Mapping[str, float] | None = None,
+             operating_point: str | None = None) -> Brightline:
         """Load a bundle by directory or name (default: the shipped default model). Verifies the
         manifest schema and every file's sha256 first; raises BundleError on any mismatch.
-        `system_cache`: system-prompt embeddings to keep (default $BRIGHTLINE_SYSTEM_CACHE or 256)."""
+        `system_cache`: system-prompt embeddings to keep (default $BRIGHTLINE_SYSTEM_CACHE or 256).
+        `operating_point`: one of the bundle's named points (`default` = thresholds.json);
+        `thresholds`: per-label overrides on top of it. Both show in `model_id` (ThresholdError if unknown)."""
         bundle_dir = resolve_bundle(path)
         from .cascade import Cascade, is_cascade  # here, not at the top: cascade.py imports this module
 
         if is_cascade(bundle_dir):
             return Cascade.load(bundle_dir, threads=threads, batch_size=batch_size,  # type: ignore[return-value]
-                                system_cache=system_cache)
+                                system_cache=system_cache, thresholds=thresholds, operating_point=operating_point)
         manifest = read_manifest(bundle_dir)
         verify_checksums(bundle_dir, manifest)
-        return cls(bundle_dir, manifest, read_thresholds(bundle_dir, manifest), threads, batch_size, system_cache)
+        choice = threshold_choice(bundle_dir, manifest, thresholds, operating_point)
+        return cls(bundle_dir, manifest, choice, threads, batch_size, system_cache)
 
     @property
     def model_id(self) -> str:
-        return self.manifest.model_id
+        return self.manifest.model_id + self.choice.tag
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -297,4 +315,5 @@ class Brightline(Scorer):
     def describe(self) -> dict[str, Any]:
         """Name, version, labels and thresholds, for `GET /v1/models` and the CLI."""
         return {"model": self.model_id, "labels": list(self.labels), "thresholds": self.thresholds,
+                "operating_point": self.choice.operating_point, "threshold_overrides": dict(self.choice.overrides),
                 "path": str(self.bundle_dir), "manifest": json.loads(json.dumps(self.manifest.raw))}

@@ -34,7 +34,8 @@ _WARMUP = [Item(id=None, request="warm-up request", system="warm-up system promp
 
 
 def _load(settings: Settings) -> Brightline:
-    model = Brightline.load(settings.model, threads=settings.threads, system_cache=settings.system_cache)
+    model = Brightline.load(settings.model, threads=settings.threads, system_cache=settings.system_cache,
+                            thresholds=settings.threshold_overrides, operating_point=settings.operating_point)
     model.score_items(_WARMUP)
     return model
 

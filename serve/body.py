@@ -8,8 +8,11 @@ import json
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
-from .errors import ApiError
+from classifiers.errors import json_error_text
+
+from .errors import ApiError, ClientGone
 
 _JSON_TYPES = ("application/json",)
 
@@ -31,11 +34,14 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise ApiError(413, "payload_too_large", f"body is {int(declared):,} bytes; the limit is {max_bytes:,}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(413, "payload_too_large", f"body is over the limit of {max_bytes:,} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ApiError(413, "payload_too_large", f"body is over the limit of {max_bytes:,} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone(size) from None
     raw = b"".join(chunks)
     if not raw.strip():
         raise ApiError(400, "invalid_json", "body is empty; expected a JSON object")
@@ -46,8 +52,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                            f"column {exc.colno}") from None
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {json_error_text(exc, with_line=True)}") from None
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc}") from None
     except RecursionError:

@@ -42,6 +42,15 @@ class ApiError(Exception):
         self.headers = headers
 
 
+class ClientGone(Exception):
+    """The client closed the connection before its body was complete: an ordinary event on a busy
+    service (a timeout, a cancelled call), counted and logged in one line, never a 500 with a traceback."""
+
+    def __init__(self, bytes_read: int) -> None:
+        super().__init__(f"client disconnected after {bytes_read:,} bytes of its body")
+        self.bytes_read = bytes_read
+
+
 def error_body(type_: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"error": {"type": type_, "message": message, "field": field}}
 
@@ -83,6 +92,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         type_ = _HTTP_TYPES.get(exc.status_code, "error" if exc.status_code >= 500 else "client_error")
         return error_response(exc.status_code, type_, str(exc.detail), None, getattr(exc, "headers", None))
+
+    @app.exception_handler(ClientGone)
+    async def _gone(request: Request, exc: ClientGone) -> JSONResponse:
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        request.app.state.service.metrics.disconnects.labels(route).inc()
+        log.info("client disconnected mid-body on %s %s (%d bytes read)", request.method, route, exc.bytes_read)
+        # Nobody is listening; 499 (nginx's "client closed request") keeps it apart in request counts.
+        return error_response(499, "client_disconnected", str(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

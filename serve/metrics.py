@@ -32,6 +32,8 @@ class Metrics:
                                        buckets=_LATENCY_BUCKETS, registry=r)
         self.items = Counter("brightline_items_scored", "items scored", registry=r)
         self.flags = Counter("brightline_items_flagged", "items scored, by flag raised", ["label"], registry=r)
+        self.disconnects = Counter("brightline_client_disconnects", "requests whose client disconnected before "
+                                   "sending its whole body", ["route"], registry=r)
         self.ready = Gauge("brightline_model_ready", "1 once the model is loaded and warmed", registry=r)
 
     def watch_system_cache(self, cache: Any) -> None:

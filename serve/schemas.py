@@ -36,7 +36,7 @@ class ScoreRecord(BaseModel):
     id: str | int = Field(..., description="the item's id, or its position in the request")
     scores: dict[str, float] = Field(..., description="label -> probability")
     flags: list[str] = Field(..., description="labels whose probability is at or over their threshold")
-    model: str = Field(..., examples=["brightline-minilm@1.0.0"])
+    model: str = Field(..., examples=["brightline-minilm@0.1.0"])
 
 
 class ScoreResponse(BaseModel):
@@ -44,19 +44,39 @@ class ScoreResponse(BaseModel):
     results: list[ScoreRecord]
 
 
+class ModerationInputPart(BaseModel):
+    """OpenAI's omni input form: ``{"type": "text", "text": "…"}``. Images are refused (422)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    type: str = Field(..., examples=["text"], description="'text' (an 'image_url' part is refused: text only)")
+    text: str | None = Field(None, description="the text, for type 'text'")
+
+
 class ModerationRequest(BaseModel):
     """OpenAI's moderation request. Extra fields are ignored, as OpenAI clients may send some."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    input: str | list[str] = Field(..., description="one text or a list of texts, each scored as a request")
-    model: str | None = Field(None, description="if given, must name the served model")
+    input: str | list[str] | list[ModerationInputPart] = Field(
+        ..., description="one text, a list of texts, or OpenAI's omni form [{\"type\": \"text\", \"text\": …}]; "
+                         "each text is scored as a request")
+    model: str | None = Field(None, description="if given, the served model's name or one of OpenAI's "
+                                                "(omni-moderation-latest, text-moderation-latest, …)")
+
+
+class BrightlineVerdict(BaseModel):
+    flags: list[str] = Field(..., description="our labels at or over their threshold")
+    scores: dict[str, float] = Field(..., description="our label -> probability")
 
 
 class ModerationResult(BaseModel):
-    flagged: bool
-    categories: dict[str, bool]
+    flagged: bool = Field(..., description="true when a label meaning unsafe content is flagged "
+                                           "(classifiers.labels.UNSAFE_LABELS)")
+    categories: dict[str, bool] = Field(..., description="OpenAI's categories, from our labels (docs/serve.md)")
     category_scores: dict[str, float]
+    category_applied_input_types: dict[str, list[str]]
+    brightline: BrightlineVerdict
 
 
 class ModerationResponse(BaseModel):

@@ -11,9 +11,11 @@ from pydantic import ValidationError
 
 from classifiers.errors import InputError
 from classifiers.items import Item, validate_item, validate_items
+from classifiers.model import OPENAI_MODEL_NAMES
 
 from .errors import ApiError, loc_to_field, most_specific
-from .schemas import ModerationRequest
+from .openai_categories import moderation_result
+from .schemas import ModerationInputPart, ModerationRequest
 
 
 def _too_many(count: int, limit: int, field: str) -> ApiError:
@@ -44,24 +46,44 @@ def parse_score_body(data: Any, max_items: int) -> list[Item]:
         raise _invalid(exc) from None
 
 
+def _moderation_texts(raw: str | list[Any]) -> list[tuple[str, Any]]:
+    """(field, text) for each input: a string, a list of strings, or OpenAI's omni parts."""
+    if isinstance(raw, str):
+        return [("input", raw)]
+    texts = []
+    for i, part in enumerate(raw):
+        if isinstance(part, ModerationInputPart):
+            if part.type != "text":
+                raise ApiError(422, "invalid_input", f"input type '{part.type}' is not supported: this service "
+                                                     "scores text only; send {\"type\": \"text\", \"text\": …}",
+                               f"input[{i}].type")
+            if part.text is None:
+                raise ApiError(422, "invalid_input", "a text part needs its 'text'", f"input[{i}].text")
+            texts.append((f"input[{i}].text", part.text))
+        else:
+            texts.append((f"input[{i}]", part))
+    return texts
+
+
 def parse_moderation_body(data: Any, max_items: int, served: set[str]) -> list[Item]:
-    """OpenAI's moderation request: each input string becomes one item scored as a request."""
+    """OpenAI's moderation request: each input text becomes one item scored as a request. OpenAI's
+    own model names are accepted as names of the served model."""
     try:
         request = ModerationRequest.model_validate(data)
     except ValidationError as exc:
         first = most_specific(exc.errors())
         raise ApiError(422, "invalid_input", first["msg"], loc_to_field(first["loc"])) from None
-    if request.model is not None and request.model not in served:
+    if request.model is not None and request.model not in served | OPENAI_MODEL_NAMES:
+        names = ", ".join(sorted(served | OPENAI_MODEL_NAMES))
         raise ApiError(422, "invalid_input", f"unknown model '{request.model}'; this service serves "
-                                             f"{', '.join(sorted(served))} (or leave 'model' out)", "model")
-    texts = [request.input] if isinstance(request.input, str) else request.input
+                                             f"{names} (or leave 'model' out)", "model")
+    texts = _moderation_texts(request.input)
     if not texts:
         raise ApiError(422, "invalid_input", "must not be an empty list", "input")
     if len(texts) > max_items:
         raise _too_many(len(texts), max_items, "input")
     items = []
-    for i, text in enumerate(texts):
-        field = "input" if isinstance(request.input, str) else f"input[{i}]"
+    for field, text in texts:
         try:
             items.append(validate_item({"request": text}))
         except InputError as exc:
@@ -70,13 +92,6 @@ def parse_moderation_body(data: Any, max_items: int, served: set[str]) -> list[I
 
 
 def moderation_response(records: Sequence[dict[str, Any]], model_id: str) -> dict[str, Any]:
-    """Our labels under their own names; `flagged` is true when any label is at/over threshold."""
-    results = []
-    for record in records:
-        flags = set(record["flags"])
-        results.append({
-            "flagged": bool(flags),
-            "categories": {label: label in flags for label in record["scores"]},
-            "category_scores": dict(record["scores"]),
-        })
-    return {"id": f"modr-{uuid.uuid4().hex}", "model": model_id, "results": results}
+    """OpenAI's response shape: its categories from our labels, ours under `brightline`."""
+    return {"id": f"modr-{uuid.uuid4().hex}", "model": model_id,
+            "results": [moderation_result(record) for record in records]}

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each loads its own model)")
     threads: int | None = Field(None, ge=1, le=256, description="onnxruntime intra-op threads per worker")
     system_cache: int = Field(256, ge=0, description="system-prompt embeddings kept per worker (0: off)")
+    operating_point: str | None = Field(None, min_length=1, description="one of the bundle's named operating "
+                                        "points (strict, balanced, permissive; default: its thresholds.json)")
+    thresholds: str | None = Field(None, description="per-label overrides, 'LABEL=VALUE,LABEL=VALUE'")
 
     api_key: SecretStr | None = Field(None, description="if set, /v1/* requires 'Authorization: Bearer <key>'")
 
@@ -40,6 +43,26 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("must not be empty; unset BRIGHTLINE_API_KEY to turn authentication off")
         return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _overrides_parse(cls, value: str | None) -> str | None:
+        # Syntax and range here; labels are checked against the bundle before the port is bound.
+        if value is not None:
+            from classifiers.thresholds import ThresholdError, choose, parse_overrides
+
+            try:
+                overrides = parse_overrides([value], "BRIGHTLINE_THRESHOLDS")
+                choose({"default": dict.fromkeys(overrides, 0.5)}, "the model", None, overrides)
+            except ThresholdError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def threshold_overrides(self) -> dict[str, float]:
+        from classifiers.thresholds import parse_overrides
+
+        return parse_overrides([self.thresholds], "BRIGHTLINE_THRESHOLDS") if self.thresholds else {}
 
     def to_env(self) -> dict[str, str]:
         """These settings as BRIGHTLINE_* variables, so that uvicorn worker processes (which build

@@ -35,7 +35,8 @@ class ServiceState:
         """Names a client may use for the served model: name@version, name, the bundle folder."""
         if self.model is None:
             return set()
-        return {self.model.model_id, self.model.manifest.raw.get("name", ""), self.model.bundle_dir.name} - {""}
+        return {self.model.model_id, self.model.manifest.model_id, self.model.manifest.raw.get("name", ""),
+                self.model.bundle_dir.name} - {""}
 
 
 def get_state(request: Request) -> ServiceState:

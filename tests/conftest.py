@@ -4,6 +4,20 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say up front whether the public data is there: without it the data, loader and benchmark
+    tests skip (each skip prints its reason in the summary, `-rs` in pyproject.toml)."""
+    import os
+
+    root = Path(os.environ.get("BRIGHTLINE_DATA", REPO.parent / "shared" / "data"))
+    if root.is_dir():
+        return f"public data: {root}"
+    return (f"public data: NOT FOUND at {root}; the tests that read it will skip. Set BRIGHTLINE_DATA to the "
+            "folder holding xstest/, harmbench/, ... (README, 'Public data')")
+
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -128,3 +128,12 @@ def test_cascade_checks_its_own_files(tiers: Path, tmp_path: Path) -> None:
     golden.write_text(golden.read_text().replace("g1", "g9", 1))
     with pytest.raises(BundleError, match="checksum mismatch for golden.jsonl"):
         Brightline.load(copy / "tiny-cascade")
+
+
+def test_operator_thresholds_keep_the_cascade_exact(tiers: Path) -> None:
+    # A threshold below the tuned escalation threshold lowers escalation with it: still never a
+    # flag the transformer tier would not raise on its own.
+    cascade = Brightline.load(tiers / "tiny-cascade", thresholds={"request.harmful": 0.0})
+    full = Brightline.load(tiers / "tiny-test", thresholds={"request.harmful": 0.0})
+    assert cascade.escalate["request.harmful"] == 0.0 and cascade.model_id.endswith(full.model_id[len("tiny-test@0.0.1"):])
+    assert [r["flags"] for r in cascade.score(ITEMS)] == [r["flags"] for r in full.score(ITEMS)]

@@ -27,7 +27,7 @@ from classifiers.model import Brightline
 from .derive import derive_labels, refusal_class
 from .embed_cache import EmbeddingCache
 from .heads import BinaryHead, RefusalHead, export_heads
-from .thresholds import Goal, binary_metrics, choose_threshold
+from .thresholds import OPERATING_POINTS, Goal, binary_metrics, choose_threshold
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,28 @@ def _with_views(probs: np.ndarray, session: Any, rows: Sequence[Row], cache: Emb
     return combine_views(probs, session.run(["probs"], {"features": x_views.astype(np.float32)})[0], owners)
 
 
+def operating_point(y: np.ndarray, p: np.ndarray, goal: Goal | None, default: float) -> dict[str, Any]:
+    """One label's threshold at a named operating point (`default` when no goal), with its dev
+    precision and recall."""
+    if not len(y):
+        return {"threshold": default, "chosen_by": "the default threshold: no dev rows", "n": 0}
+    threshold, how = choose_threshold(y, p, goal) if goal is not None else (default, "")
+    m = binary_metrics(y, p, threshold)
+    return {"threshold": threshold, "chosen_by": how, "n": m["n"], "precision": m["precision"], "recall": m["recall"]}
+
+
+def order_points(chosen: dict[str, dict[str, Any]], y: np.ndarray, p: np.ndarray) -> dict[str, dict[str, Any]]:
+    """strict <= balanced <= permissive in threshold, so `strict` never flags less than `balanced`
+    nor `permissive` more: each rule is met where it does not cross `balanced`, else it takes balanced's."""
+    balanced = chosen["balanced"]["threshold"]
+    for name, crosses in (("strict", lambda t: t > balanced), ("permissive", lambda t: t < balanced)):
+        entry = chosen[name]
+        if crosses(entry["threshold"]):
+            moved = operating_point(y, p, None, balanced)
+            chosen[name] = {**moved, "chosen_by": entry["chosen_by"] + "; would cross balanced, so balanced's threshold"}
+    return chosen
+
+
 def _git_commit() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
@@ -248,8 +270,9 @@ def build_bundle(
             onnx_p = _with_views(onnx_p, session, dev_rows, cache, config, dim)
         dev_probs[side] = onnx_p
 
-    print("choosing thresholds on dev …", file=sys.stderr)
+    print("choosing thresholds and operating points on dev …", file=sys.stderr)
     thresholds, metrics = {}, {}
+    points: dict[str, dict[str, Any]] = {name: {} for name in OPERATING_POINTS}
     for side, (labels, *_rest) in sides.items():
         for j, label in enumerate(labels):
             X_rows = range(len(dev.labels)) if side == "request" else dev.pair_rows
@@ -259,7 +282,12 @@ def build_bundle(
             threshold, how = choose_threshold(y, p, config.goals[label]) if len(y) else (0.5, "default 0.5: no dev rows")
             thresholds[label] = {"threshold": threshold, "chosen_by": how, "split": "dev"}
             metrics[label] = binary_metrics(y, p, threshold) if len(y) else {"n": 0}
+            chosen = {name: operating_point(y, p, goal, threshold) for name, goal in OPERATING_POINTS.items()}
+            for name, entry in order_points(chosen, y, p).items():
+                points[name][label] = entry
     (staging / "thresholds.json").write_text(json.dumps(thresholds, indent=2) + "\n")
+    rules = {name: goal.describe() for name, goal in OPERATING_POINTS.items()}
+    (staging / "operating_points.json").write_text(json.dumps({"rules": rules, "points": points}, indent=2) + "\n")
 
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -276,6 +304,7 @@ def build_bundle(
         "heads": head_specs,
         "label_policy": config.label_policy,
         "thresholds": "thresholds.json",
+        "operating_points": "operating_points.json",
         "config": {k: v for k, v in asdict(config).items() if k not in ("goals", "description")},
         "provenance": {"git_commit": _git_commit(), "data": data_info or {}, "libraries": library_versions(),
                        "train_rows": len(train_rows), "dev_rows": len(dev_rows)},
@@ -288,7 +317,8 @@ def build_bundle(
     golden = [{"item": item, "scores": rec["scores"], "flags": rec["flags"]}
               for item, rec in zip(golden_items, model.score(golden_items))]
     (staging / "golden.jsonl").write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in golden))
-    card_info = {"manifest": manifest, "thresholds": thresholds, "dev_metrics": metrics, "data": data_info or {}}
+    card_info = {"manifest": manifest, "thresholds": thresholds, "dev_metrics": metrics, "data": data_info or {},
+                 "operating_points": {"rules": rules, "points": points}}
     (staging / "README.md").write_text((card_writer or render_card)(card_info))
     (staging / "dev_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _write_manifest(staging, manifest)

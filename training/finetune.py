@@ -42,10 +42,9 @@ from classifiers.features import response_opening
 from classifiers.items import normalise_text
 from classifiers.labels import PAIR_LABELS, REQUEST_LABELS
 
+from .data.paths import current_manifest
 from .derive import derive_labels, refusal_class
 
-REPO = Path(__file__).resolve().parents[1]
-SPLIT_MANIFEST = REPO / "training" / "data" / "split_manifest.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 #: Pair labels trained as binary heads (the refusal classes are the 3-way head instead).
 PAIR_BINARY = tuple(label for label in PAIR_LABELS
@@ -183,7 +182,8 @@ def _batches(rows: list[dict[str, Any]], batch_size: int, seed: int):  # type: i
 
 
 def _split_manifest_sha() -> str | None:
-    return hashlib.sha256(SPLIT_MANIFEST.read_bytes()).hexdigest() if SPLIT_MANIFEST.is_file() else None
+    manifest = current_manifest()
+    return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
 
 
 def _run_key(base_ref: str, rows: list[dict[str, Any]], **settings: Any) -> str:

@@ -28,11 +28,11 @@ import numpy as np
 from classifiers.features import response_opening
 from classifiers.items import normalise_text
 from classifiers.labels import PAIR_LABELS, REQUEST_LABELS, REFUSAL_CLASSES
+from classifiers.locations import cache_root
 
 from .derive import derive_labels, refusal_class
 
-REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / ".cache" / "finetune_eval"
+CACHE = cache_root() / "finetune_eval"
 PAIR_BINARY = tuple(label for label in PAIR_LABELS
                     if label not in ("response.full_refusal", "response.partial_refusal"))
 

@@ -18,6 +18,29 @@ BENCH_PLACEHOLDER = ("<!-- bench:start -->\nNot measured yet: run `brightline be
                      "\n<!-- bench:end -->")
 
 
+def _operating_points(ops: dict[str, Any] | None) -> list[str]:
+    """The named operating points (`--operating-point NAME`), each label's threshold and dev P / R."""
+    if not ops:
+        return []
+    names = list(ops["rules"])
+    lines = ["", "## Operating points", "",
+             "Choose one with `--operating-point NAME` (CLI, service) or `Brightline.load(operating_point=NAME)`; "
+             "`default` is the thresholds above. Each was chosen per label on the dev split:", ""]
+    lines += [f"- `{name}`: {rule}" for name, rule in ops["rules"].items()]
+    lines += ["", "`strict` flags at least what `balanced` does and `permissive` at most: a rule that would cross "
+              "balanced's threshold takes it instead (noted per label in `operating_points.json`)."]
+    lines += ["", "| label | " + " | ".join(f"{n} threshold (dev P / R)" for n in names) + " |",
+              "|---|" + "---|" * len(names)]
+    for label in ops["points"][names[0]]:
+        cells = []
+        for name in names:
+            e = ops["points"][name][label]
+            pr = f" ({e['precision']:.3f} / {e['recall']:.3f})" if "precision" in e else ""
+            cells.append(f"{e['threshold']:.4f}{pr}")
+        lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render_card(info: dict[str, Any]) -> str:
     m = info["manifest"]
     enc = m["encoder"]
@@ -69,6 +92,7 @@ def render_card(info: dict[str, Any]) -> str:
             f"{_fmt(d.get('precision', '-'))} | {_fmt(d.get('recall', '-'))} | {_fmt(d.get('f1', '-'))} | "
             f"{_fmt(d.get('auroc', '-'))} |"
         )
+    lines += _operating_points(info.get("operating_points"))
     lines += ["", "## Test-only benchmarks and targets", "", BENCH_PLACEHOLDER]
     lines += ["", "## Provenance", "", f"- git commit: `{m['provenance']['git_commit']}`",
               f"- libraries: {', '.join(f'{k} {v}' for k, v in m['provenance']['libraries'].items())}",

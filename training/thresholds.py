@@ -9,15 +9,28 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Goal:
-    """`max_f1`, `max_f2` (recall-leaning, for bright lines), or `precision` >= target with
-    the highest recall (for labels whose false alarms are costly)."""
+    """`max_f1`, `max_f2` (recall-leaning, for bright lines), `precision` >= target with the
+    highest recall (for labels whose false alarms are costly), or `recall` >= target with the
+    highest threshold (the fewest false alarms that still catch that share)."""
 
     kind: str = "max_f1"
     target: float = 0.0
 
     def describe(self) -> str:
         return {"max_f1": "maximises F1 on dev", "max_f2": "maximises F2 (recall-weighted) on dev",
-                "precision": f"highest recall with precision >= {self.target} on dev"}[self.kind]
+                "precision": f"highest recall with precision >= {self.target} on dev",
+                "recall": f"highest threshold with recall >= {self.target} on dev"}[self.kind]
+
+
+# The named operating points every bundle carries (operating_points.json), chosen per label on dev.
+# `strict` flags more (catches 90% of dev positives), `permissive` flags less (9 in 10 of its dev
+# flags are right), as a moderation user means the words; training/build.py keeps them on either side
+# of `balanced` (a rule that would cross it takes balanced's threshold).
+OPERATING_POINTS: dict[str, Goal] = {
+    "strict": Goal("recall", 0.9),
+    "balanced": Goal("max_f1"),
+    "permissive": Goal("precision", 0.9),
+}
 
 
 def _curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,6 +51,8 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, goal: Goal) -> tuple[float, s
     if y.sum() == 0 or y.sum() == len(y):
         return 0.5, "default 0.5: dev has only one class for this label"
     thresholds, precision, recall = _curve(y, np.asarray(p, dtype=np.float64))
+    if goal.kind == "recall":  # recall only grows as the threshold falls: the first point reaching it
+        return float(thresholds[int(np.argmax(recall >= goal.target))]), goal.describe()
     if goal.kind == "precision":
         ok = np.nonzero(precision >= goal.target)[0]
         if len(ok):

@@ -13,6 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from classifiers.locations import cache_root, output_root
+from training.data.paths import current_manifest
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "training" / "configs" / "default.toml"
 EXAMPLES = REPO / "examples" / "conversations.jsonl"
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
         model = StaticEncoder(model, tokenizer, dim=int(enc.get("static_dim", 256)))
         encoder_info["distilled"] = f"static token embeddings, PCA {enc.get('static_dim', 256)}, Zipf-weighted"
-    manifest_path = REPO / "training" / "data" / "split_manifest.json"
+    manifest_path = current_manifest()
     split_manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     data_info = {
         "splits": "built by `brightline data build` (into .cache/data/splits under the repo, or $BRIGHTLINE_CACHE); "
@@ -105,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         "dev_rows": len(dev),
     }
     golden = [json.loads(line) for line in EXAMPLES.read_text().splitlines() if line.strip()]
-    out = args.output or REPO / config_raw.get("output", f"models/{config.name}")
+    out = args.output or output_root() / config_raw.get("output", f"models/{config.name}")
     start = time.monotonic()
     build_bundle(config, train, dev, out, encoder_model=model, tokenizer_json=tokenizer,
-                 encoder_info=encoder_info, cache_dir=REPO / ".cache" / "embeddings",
+                 encoder_info=encoder_info, cache_dir=cache_root() / "embeddings",
                  golden_items=golden, data_info=data_info)
     print(f"trained in {time.monotonic() - start:.0f} s", file=sys.stderr)
     return 0
@@ -121,11 +124,11 @@ def finetuned_encoder(config_raw: dict[str, Any], src: Any, train: list[Any]) ->
     from training.finetune import finetune
 
     ft = dict(config_raw["finetune"])
-    manifest = REPO / "training" / "data" / "split_manifest.json"
+    manifest = current_manifest()
     key_src = {"base": [src.id, src.revision], "finetune": ft, "data": config_raw.get("data", {}),
                "splits": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None}
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:12]
-    out = REPO / ".cache" / "finetuned" / f"{config_raw['name']}-{key}"
+    out = cache_root() / "finetuned" / f"{config_raw['name']}-{key}"
     if (out / "finetune.json").is_file():
         print(f"fine-tuned encoder: reusing {out}", file=sys.stderr)
     else:
@@ -153,7 +156,7 @@ def train_cascade(config_raw: dict[str, Any], output: Path | None) -> int:
     except SplitsMissingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = output or REPO / config_raw.get("output", f"models/{config_raw['name']}")
+    out = output or output_root() / config_raw.get("output", f"models/{config_raw['name']}")
     golden = [json.loads(line) for line in EXAMPLES.read_text().splitlines() if line.strip()]
     try:
         build_cascade(config_raw, dev, out, out.parent, golden)

@@ -15,24 +15,34 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputError
+from ..errors import InputError, json_error_text
 from ..labels import ALL_LABELS
 
 FORMATS = ("jsonl", "csv", "parquet")
+# `text`: the readable mode, one line per record with its flags and an excerpt, for a person reading a log.
+OUTPUT_FORMATS = (*FORMATS, "text")
+_SUFFIXES = (("jsonl", (".jsonl", ".json", ".ndjson")), ("csv", (".csv",)), ("parquet", (".parquet", ".pq")),
+             ("text", (".txt", ".log")))
+EXCERPT_CHARS = 100
 
 
-def detect_format(path: str, override: str | None) -> str:
+def detect_format(path: str, override: str | None, flag: str = "--format") -> str:
+    """The format of a file from `override` (the value of `flag`) or its extension."""
+    output = flag == "--output-format"
+    allowed = OUTPUT_FORMATS if output else FORMATS
     if override:
-        if override not in FORMATS:
-            raise InputError(f"unknown format '{override}'; choose from {', '.join(FORMATS)}", "--format")
+        if override not in allowed:
+            raise InputError(f"unknown format '{override}'; choose from {', '.join(allowed)}", flag)
         return override
     name = path[:-3] if path.endswith(".gz") else path
-    for fmt, suffixes in (("jsonl", (".jsonl", ".json", ".ndjson")), ("csv", (".csv",)), ("parquet", (".parquet", ".pq"))):
-        if name.endswith(suffixes):
+    for fmt, suffixes in _SUFFIXES:
+        if name.endswith(suffixes) and fmt in allowed:
             return fmt
     if path == "-":
         return "jsonl"
-    raise InputError(f"cannot tell the format of '{path}' from its extension; pass --format", "input")
+    raise InputError(f"cannot tell the format of '{path}' from its extension "
+                     f"({', '.join(s for f, ss in _SUFFIXES if f in allowed for s in ss)}, optionally .gz); "
+                     f"pass {flag} {'|'.join(allowed)}", "output" if output else "input")
 
 
 def _pyarrow() -> Any:
@@ -77,16 +87,17 @@ def read_records(path: str, fmt: str, position: list[int] | None = None) -> Iter
         if fmt == "csv":
             for number, row in enumerate(csv.DictReader(fh), start=1):
                 position[0] = _tell(fh)
-                yield number, {k: v for k, v in row.items() if k is not None and v != ""}
+                # An empty cell is a field without a value (None), not a missing column.
+                yield number, {k: (v if v != "" else None) for k, v in row.items() if k is not None}
             return
         for number, line in enumerate(fh, start=1):
             position[0] = _tell(fh)
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                yield number, json.loads(line.rstrip("\r\n"))  # the line end is no part of the record
             except json.JSONDecodeError as exc:
-                yield number, InputError(f"invalid JSON ({exc.msg} at column {exc.colno})", f"line {number}")
+                yield number, InputError(f"invalid JSON: {json_error_text(exc)}", f"line {number}")
 
 
 def input_size(path: str) -> int | None:
@@ -113,9 +124,17 @@ def read_output(path: str, fmt: str) -> Iterator[dict[str, Any]]:
                    "model": row["model"]}
 
 
-def flat_row(record: dict[str, Any]) -> dict[str, Any]:
-    """The record as one flat row for CSV/Parquet: id, scores.<label>…, flags ("|"-joined), model."""
+def _cell(value: Any) -> Any:
+    """A kept input field as one CSV/Parquet cell: objects and lists as JSON text."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
+def flat_row(record: dict[str, Any], kept: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The record as one flat row for CSV/Parquet: id, kept input fields, scores.<label>…, flags
+    ("|"-joined), model."""
     row: dict[str, Any] = {"id": record["id"]}
+    for name in kept:
+        row[name] = _cell(record.get(name))
     for label in ALL_LABELS:
         row[f"scores.{label}"] = record["scores"].get(label)
     row["flags"] = "|".join(record["flags"])
@@ -123,12 +142,25 @@ def flat_row(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _excerpt(text: str | None) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
+
+
+def readable_line(record: dict[str, Any], request: str, response: str | None) -> str:
+    """One line for a person: id, the flags with their scores (or "ok"), and excerpts of the texts."""
+    flags = ", ".join(f"{label} {record['scores'][label]:.2f}" for label in record["flags"]) or "ok"
+    texts = f'request "{_excerpt(request)}"' + (f' -> response "{_excerpt(response)}"' if response else "")
+    return f"{record['id']}\t{flags}\t{texts}"
+
+
 class Writer:
     """Append-only record writer. `commit()` flushes and fsyncs, returning the byte offset that
-    holds only whole records."""
+    holds only whole records. `kept`: input fields copied into each record (--keep-fields), which
+    CSV and Parquet need up front as columns."""
 
-    def __init__(self, path: str, fmt: str, append_at: int | None = None) -> None:
-        self.path, self.fmt = path, fmt
+    def __init__(self, path: str, fmt: str, append_at: int | None = None, kept: tuple[str, ...] = ()) -> None:
+        self.path, self.fmt, self.kept = path, fmt, kept
         self.stdout = path == "-"
         if fmt == "parquet":
             if self.stdout or append_at:
@@ -146,18 +178,21 @@ class Writer:
                 binary.truncate(append_at)  # drop whatever was written after the last commit
                 binary.seek(append_at)
             self.fh = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-        self._csv = csv.DictWriter(self.fh, fieldnames=list(flat_row({"id": 0, "scores": {}, "flags": [], "model": ""})),
-                                   lineterminator="\n") if fmt == "csv" else None
+        columns = list(flat_row({"id": 0, "scores": {}, "flags": [], "model": ""}, kept))
+        self._csv = csv.DictWriter(self.fh, fieldnames=columns, lineterminator="\n") if fmt == "csv" else None
         if self._csv is not None and not append_at:
             self._csv.writeheader()
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any], line: str | None = None) -> None:
+        """`line`: the record's readable line, for the text format."""
         if self.fmt == "jsonl":
             self.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif self.fmt == "text":
+            self.fh.write((line or "").replace("\n", " ") + "\n")
         elif self._csv is not None:
-            self._csv.writerow(flat_row(record))
+            self._csv.writerow(flat_row(record, self.kept))
         else:
-            self._rows.append(flat_row(record))
+            self._rows.append(flat_row(record, self.kept))
 
     def commit(self) -> int:
         if self.fmt == "parquet":

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import InputError
 
-_MISSING = object()
+MISSING = object()  # a path that is not in the record (None is a value: JSON null)
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def get_path(record: Mapping[str, Any], path: str) -> Any:
         elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
             value = value[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return value
 
 
@@ -69,8 +69,10 @@ def from_messages(messages: Any) -> dict[str, Any]:
     return item
 
 
-def to_item(record: Any, fields: FieldMap) -> dict[str, Any]:
-    """A raw item dict for classifiers.items.validate_item (which does the type checks)."""
+def to_item(record: Any, fields: FieldMap, where: str = "the record") -> dict[str, Any]:
+    """A raw item dict for classifiers.items.validate_item (which does the type checks). A request
+    path the user chose (--request-field) that is not there is named as such, not as a missing
+    `request`."""
     if not isinstance(record, Mapping):
         raise InputError(f"a record must be an object, got {type(record).__name__}")
     if "messages" in record and fields.request == "request" and "request" not in record:
@@ -79,9 +81,12 @@ def to_item(record: Any, fields: FieldMap) -> dict[str, Any]:
         item = {}
         for name in ("request", "response", "system"):
             value = get_path(record, getattr(fields, name))
-            if value is not _MISSING and value is not None:
+            if value is not MISSING and value is not None:
                 item[name] = value
+            elif value is MISSING and name == "request" and fields.request != "request":
+                raise InputError(f"path {fields.request} not found in {where} (from --request-field); "
+                                 "check the dotted path against the record", f"{where}.request")
     item_id = get_path(record, fields.id)
-    if item_id is not _MISSING and item_id is not None:
+    if item_id is not MISSING and item_id is not None:
         item["id"] = item_id
     return item

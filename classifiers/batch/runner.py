@@ -4,7 +4,8 @@ Every input record ends up either in the output (with its id, or its record numb
 none) or in the errors file (with its number and the reason). After each batch both files are
 flushed and fsynced and a checkpoint records their byte offsets and the last record number
 committed; `--resume` truncates both files to those offsets and continues after that record, so a
-crash at any moment leaves no duplicate, no gap and no half-written record. Parsing runs in a
+crash at any moment leaves no duplicate, no gap and no half-written record. A run that finishes
+removes its checkpoint, and its errors file when there were no errors. Parsing runs in a
 reader thread while ONNX Runtime (which releases the GIL) scores in the main thread, so both cores
 stay busy on a 2-core machine."""
 
@@ -26,8 +27,8 @@ from typing import Any
 from ..errors import InputError
 from ..items import Item, validate_item
 from ..model import Brightline
-from .formats import Writer, detect_format, input_size, read_output, read_records
-from .records import FieldMap, to_item
+from .formats import Writer, detect_format, input_size, read_output, read_records, readable_line
+from .records import MISSING, FieldMap, get_path, to_item
 
 _DONE = object()
 
@@ -44,6 +45,7 @@ class Options:
     resume: bool = False
     progress: bool | None = None  # None: only when stderr is a terminal
     top_k: int = 5
+    keep_fields: tuple[str, ...] = ()  # dotted paths of input fields copied into each output record
 
 
 @dataclass
@@ -103,25 +105,49 @@ def _save_checkpoint(path: Path, cp: Checkpoint) -> None:
     os.replace(tmp, path)  # atomic: a crash leaves the old or the new checkpoint, never half of one
 
 
-def _parse(records: Iterator[tuple[int, Any]], fields: FieldMap, skip_to: int) -> Iterator[tuple[int, Item | InputError]]:
+_OWN_FIELDS = ("id", "scores", "flags", "model")
+
+
+def check_keep_fields(names: tuple[str, ...]) -> None:
+    for name in names:
+        if name in _OWN_FIELDS:
+            raise InputError(f"'{name}' is a field of every output record already; keep input fields other "
+                             f"than {', '.join(_OWN_FIELDS)}", "--keep-fields")
+
+
+def _kept(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    values = {name: get_path(record, name) for name in names}
+    return {name: None if value is MISSING else value for name, value in values.items()}
+
+
+Parsed = tuple[int, Item | InputError, dict[str, Any]]
+
+
+def _parse(records: Iterator[tuple[int, Any]], opts: Options, skip_to: int) -> Iterator[Parsed]:
     for number, record in records:
         if number <= skip_to:
             continue
         if isinstance(record, InputError):
-            yield number, record
+            yield number, record, {}
             continue
         try:
-            yield number, validate_item(to_item(record, fields), f"record {number}")
+            item = validate_item(to_item(record, opts.fields, f"record {number}"), f"record {number}")
+            yield number, item, _kept(record, opts.keep_fields)
         except InputError as exc:
-            yield number, exc
+            yield number, exc, {}
+
+
+def _output_record(record: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    """The record with the kept input fields after its id, before its scores."""
+    return {"id": record["id"], **kept, **{k: v for k, v in record.items() if k != "id"}} if kept else record
 
 
 def _reader(opts: Options, fmt: str, skip_to: int, out: queue.Queue[Any]) -> None:
     try:
-        batch: list[tuple[int, Item | InputError]] = []
+        batch: list[Parsed] = []
         position = [0]
-        for number, parsed in _parse(read_records(opts.input, fmt, position), opts.fields, skip_to):
-            batch.append((number, parsed))
+        for parsed in _parse(read_records(opts.input, fmt, position), opts, skip_to):
+            batch.append(parsed)
             if len(batch) >= opts.batch_size:
                 out.put((batch, position[0]))
                 batch = []
@@ -136,7 +162,8 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     """Score `opts.input` into `opts.output`; returns the accounting. Raises InputError for
     unusable arguments (unknown format, nothing to resume) before anything is written."""
     fmt_in = detect_format(opts.input, opts.input_format)
-    fmt_out = detect_format(opts.output, opts.output_format) if opts.output != "-" else (opts.output_format or "jsonl")
+    fmt_out = detect_format(opts.output, opts.output_format, "--output-format")
+    check_keep_fields(opts.keep_fields)
     if opts.resume and opts.output == "-":
         raise InputError("--resume needs an output file", "--resume")
     errors_path = opts.errors or (opts.output + ".errors.jsonl" if opts.output != "-" else None)
@@ -145,8 +172,9 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     if opts.resume:
         assert cp_path is not None
         if not cp_path.is_file():
-            raise InputError(f"nothing to resume: {cp_path} does not exist (was this output written by "
-                             "`brightline score`?)", "--resume")
+            raise InputError(f"nothing to resume: {cp_path} does not exist (a finished run removes it, so "
+                             f"{opts.output} is complete if its run ended; otherwise run without --resume)",
+                             "--resume")
         saved = Checkpoint(**json.loads(cp_path.read_text()))
         if saved.input != cp.input or saved.model != cp.model:
             raise InputError(f"checkpoint is for input {saved.input} with model {saved.model}, not "
@@ -155,7 +183,7 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     if cp.complete:
         return Summary(cp.read, cp.scored, cp.errors, {}, {})
 
-    writer = Writer(opts.output, fmt_out, append_at=cp.output_offset if opts.resume else None)
+    writer = Writer(opts.output, fmt_out, append_at=cp.output_offset if opts.resume else None, kept=opts.keep_fields)
     err_writer = Writer(errors_path, "jsonl", append_at=cp.errors_offset if opts.resume else None) if errors_path else None
     flags: Counter[str] = Counter()
     top: dict[str, list[tuple[float, str, Any]]] = {}
@@ -179,18 +207,19 @@ def score_file(model: Brightline, opts: Options) -> Summary:
             if isinstance(got, BaseException):
                 raise got
             batch, bytes_read = got
-            good = [(n, it) for n, it in batch if isinstance(it, Item)]
-            for n, exc in ((n, it) for n, it in batch if isinstance(it, InputError)):
+            good = [(n, it, kept) for n, it, kept in batch if isinstance(it, Item)]
+            for n, exc in ((n, it) for n, it, _ in batch if isinstance(it, InputError)):
                 message = {"record": n, "field": exc.field, "error": exc.reason}
                 if err_writer:
                     err_writer.write(message)
                 else:
                     print(json.dumps(message), file=sys.stderr)
-            records = model.score_items([it for _, it in good])
-            for (n, item), record in zip(good, records):
+            records = model.score_items([it for _, it, _ in good])
+            for (n, item, kept), record in zip(good, records):
                 if item.id is None:
                     record["id"] = n  # the record number identifies records without an id
-                writer.write(record)
+                line = readable_line(record, item.request, item.response) if fmt_out == "text" else None
+                writer.write(_output_record(record, kept), line)
                 tally(record)
             cp.read += len(batch)
             cp.scored += len(good)
@@ -206,8 +235,10 @@ def score_file(model: Brightline, opts: Options) -> Summary:
         writer.close()
         if err_writer:
             err_writer.close()
-    cp.complete = True
+    # A finished run leaves only what a reader wants: the output, and the errors file if there were errors.
     if cp_path:
-        _save_checkpoint(cp_path, cp)
+        cp_path.unlink(missing_ok=True)
+    if errors_path and not opts.errors and cp.errors == 0:
+        Path(errors_path).unlink(missing_ok=True)
     return Summary(cp.read, cp.scored, cp.errors, dict(flags),
                    {k: [(s, i) for s, _, i in sorted(v, reverse=True)] for k, v in top.items()})

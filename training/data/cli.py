@@ -1,5 +1,6 @@
-"""`brightline data build|card|audit`: build the leak-free splits, print the data card, run the
-shortcut audit (training/data/audit.py)."""
+"""`brightline data build|card|audit`: rebuild the leak-free train/dev/test splits from the public
+data ($BRIGHTLINE_DATA) and the repo's own corpus, print the data card, run the shortcut audit
+(training/data/audit.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import sys
 import time
 
-from .paths import CARD_PATH, splits_dir
+from .paths import card_path, splits_dir
 
 
 def _card_from_cache() -> str:
@@ -31,9 +32,10 @@ def _audit() -> int:
         return 2
     text = render(report)
     print(text)
-    if CARD_PATH.is_file():
-        CARD_PATH.write_text(with_audit(CARD_PATH.read_text(encoding="utf-8"), text), encoding="utf-8")
-        print(f"written into {CARD_PATH}", file=sys.stderr)
+    card_file = card_path()
+    if card_file.is_file():
+        card_file.write_text(with_audit(card_file.read_text(encoding="utf-8"), text), encoding="utf-8")
+        print(f"written into {card_file}", file=sys.stderr)
     return 0 if report.passes else 1
 
 
@@ -61,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         from .splits import load_split
 
         card = with_audit(card, render_audit(audit(load_split("train"))))
-        CARD_PATH.write_text(card, encoding="utf-8")
+        card_file = card_path()
+        card_file.write_text(card, encoding="utf-8")
         print(card)
-        print(f"built in {time.time() - t0:.0f}s; splits in {splits_dir()}; card in {CARD_PATH}; "
+        print(f"built in {time.time() - t0:.0f}s; splits in {splits_dir()}; card in {card_file}; "
               f"dropped {sum(result.leaks.values())} benchmark leaks", file=sys.stderr)
         return 0
     try:

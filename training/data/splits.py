@@ -22,7 +22,8 @@ from .benchmarks import benchmark_texts
 from .dedup import (NEAR_DUP_THRESHOLD, ContainmentIndex, UnionFind, embeddable, max_similarity,
                     near_pairs)
 from .example import Example, normalise
-from .paths import MANIFEST_PATH, splits_dir
+from .paths import manifest_path as default_manifest_path
+from .paths import splits_dir
 
 SPLITS = ("train", "dev", "test")
 SPLIT_PERCENT = (80, 10, 10)
@@ -152,8 +153,9 @@ def load_training_examples(include_noncommercial: bool = False) -> list[Example]
 
 
 def write_splits(result: BuildResult, out_dir: Path | None = None,
-                 manifest_path: Path = MANIFEST_PATH) -> dict[str, object]:
+                 manifest_path: Path | None = None) -> dict[str, object]:
     out_dir = out_dir or splits_dir()
+    manifest_path = manifest_path or default_manifest_path()
     out_dir.mkdir(parents=True, exist_ok=True)
     for s, exs in result.splits.items():
         tmp = out_dir / f"{s}.jsonl.tmp"
