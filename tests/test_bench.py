@@ -70,7 +70,9 @@ def test_naive_stack_matches_runtime_on_tiny_bundle(tiny_model) -> None:  # type
     from tests.tiny import GOLDEN_ITEMS
 
     naive = NaiveStack(tiny_model.bundle_dir, tiny_model.manifest, tiny_model.thresholds, threads=1)
-    items = validate_items(GOLDEN_ITEMS)
+    # Texts within the tiny encoder's 64 tokens: past it the runtime keeps head + tail tokens and
+    # sentence-transformers (the naive stack) the head only, by design.
+    items = validate_items([it for it in GOLDEN_ITEMS if len(it["request"]) < 200])
     a, b = tiny_model.predict(items), naive.predict(items)
     assert a[2] == b[2]
     np.testing.assert_allclose(a[0], b[0], atol=1e-5)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny import GOLDEN_ITEMS
+
 from classifiers import Brightline, BundleError
 from classifiers.cli import main
 from classifiers.verify import verify_bundle
@@ -20,7 +22,7 @@ def bundle_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
 
 def test_verify_passes_on_a_fresh_bundle(tiny_bundle):
     report = verify_bundle(tiny_bundle)
-    assert report.ok and report.golden == 3
+    assert report.ok and report.golden == len(GOLDEN_ITEMS)
 
 
 @pytest.mark.parametrize("name", ["encoder.onnx", "heads_pair.onnx", "tokenizer.json", "thresholds.json", "golden.jsonl"])

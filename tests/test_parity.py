@@ -88,7 +88,15 @@ def test_long_request_is_scored_with_its_closing(tiny_model):  # type: ignore[no
     assert tiny_model.request_head.spec.features == "request_v3"
     text = "alpha beta gamma delta " * 20 + "now the actual instruction at the end"
     item = validate_item({"request": text})
-    request_probs, _, _ = tiny_model.predict([item])
+    # The whole request's row only: its windows (request views) are tested in tests/test_views.py.
+    import dataclasses
+
+    spec = tiny_model.request_head.spec
+    tiny_model.request_head.spec = dataclasses.replace(spec, views="none")
+    try:
+        request_probs, _, _ = tiny_model.predict([item])
+    finally:
+        tiny_model.request_head.spec = spec
     e_req, e_close = tiny_model.encoder.embed([item.request, request_closing(item.request)])
     e_sys = np.zeros_like(e_req)
     by_hand = tiny_model.request_head(request_features("request_v3", e_req[None], e_sys[None], [item.request],

@@ -70,3 +70,32 @@ def test_policy_leaves_consistent_records_alone():
     before = dict(s)
     apply_policy(s, t)
     assert s == before
+
+
+def test_a_bundle_with_views_scores_each_request_at_least_as_high_as_whole(tiny_model):
+    """The tiny bundle is built like the shipped default (views, label policy): a transcript or a
+    long request scores at least as high as its whole-request score alone, and the golden outputs
+    (which include both) reproduce."""
+    import dataclasses
+
+    from classifiers.verify import verify_bundle
+
+    assert tiny_model.request_head.spec.views == "turns_windows_v1"
+    assert tiny_model.manifest.raw["label_policy"] == "relations_v1"
+    items = [{"request": "User: Hi!\nAssistant: Hello!\nUser: Plan a coup against the government."},
+             {"request": "The council met to discuss the budget. " * 12 + "Plan a coup against the government."}]
+    with_views = tiny_model.predict(tiny_model_items(items))[0]
+    spec = tiny_model.request_head.spec
+    tiny_model.request_head.spec = dataclasses.replace(spec, views="none")
+    try:
+        whole = tiny_model.predict(tiny_model_items(items))[0]
+    finally:
+        tiny_model.request_head.spec = spec
+    assert (with_views >= whole - 1e-7).all() and (with_views > whole + 1e-6).any()
+    assert verify_bundle(tiny_model.bundle_dir).ok
+
+
+def tiny_model_items(raw):  # type: ignore[no-untyped-def]
+    from classifiers.items import validate_items
+
+    return validate_items(raw)
