@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.bundle import Manifest, read_manifest, read_thresholds
-from classifiers.features import combine_views, head_inputs, view_rows
+from classifiers.features import head_inputs, judge_views
 from classifiers.items import Item, validate_items
 from classifiers.locations import cache_root
 from classifiers.model import resolve_bundle
@@ -198,11 +198,8 @@ class NaiveStack:
             [it.request for it in items], [it.system for it in items], [it.response for it in items], self.embed,
             dim=self.dim, recipes=self.recipes, opening_chars=self.opening_chars)
         request_probs = self.request_head.predict_proba(x_request)
-        views = self.manifest.heads["request"].views
-        if views != "none":  # the same view rule as the runtime (classifiers.features)
-            x_views, owners = view_rows(views, [it.request for it in items], [it.system for it in items], self.embed,
-                                        dim=self.dim, recipe=self.recipes[0], opening_chars=self.opening_chars)
-            if owners:
-                request_probs = combine_views(request_probs, self.request_head.predict_proba(x_views), owners)
+        request_probs = judge_views(self.manifest.heads["request"].views, request_probs, self.request_head.predict_proba,
+                                    [it.request for it in items], [it.system for it in items], self.embed,
+                                    dim=self.dim, recipe=self.recipes[0], opening_chars=self.opening_chars)
         pair_probs = self.pair_head.predict_proba(x_pair) if pair_rows else np.zeros((0, len(self.pair_head.labels)))
         return request_probs, pair_probs, pair_rows

@@ -225,3 +225,16 @@ def combine_views(request_probs: np.ndarray, view_probs: np.ndarray, owners: Seq
     if len(owners):
         np.maximum.at(out, np.asarray(owners), view_probs)
     return out
+
+
+def judge_views(rule: str, request_probs: np.ndarray, head: Callable[[np.ndarray], np.ndarray],
+                requests: Sequence[str], systems: Sequence[str | None],
+                embed: Callable[[list[str]], Mapping[str, np.ndarray]], *, dim: int, recipe: str,
+                opening_chars: int) -> np.ndarray:
+    """`request_probs` raised to the highest score `head` gives each request's views under `rule`
+    (unchanged for "none" or when no request has a view). The runtime, the naive stack and the
+    bundle builder (dev thresholds) all call this, so views are judged the same way everywhere."""
+    if rule == "none":
+        return request_probs
+    x_views, owners = view_rows(rule, requests, systems, embed, dim=dim, recipe=recipe, opening_chars=opening_chars)
+    return combine_views(request_probs, head(x_views), owners) if owners else request_probs

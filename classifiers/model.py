@@ -16,7 +16,7 @@ import numpy as np
 from .bundle import Manifest, read_manifest, read_thresholds, verify_checksums
 from .encoder import TextEncoder, make_session
 from .errors import BundleError
-from .features import RECIPES, VIEWS, combine_views, head_inputs, view_rows
+from .features import RECIPES, VIEWS, head_inputs, judge_views
 from .items import Item, validate_items
 from .labels import HARD_CONSTRAINT_CATEGORIES
 from .thresholds import ThresholdChoice, choose, read_operating_points
@@ -149,16 +149,6 @@ class _Head:
         if len(features) == 0:
             return np.zeros((0, len(self.spec.labels)), dtype=np.float32)
         return self.session.run([self.spec.output], {self.spec.input: features})[0]
-
-    def judge_views(self, probs: np.ndarray, requests: Sequence[str], systems: Sequence[str | None],
-                    embed: Callable[[list[str]], Mapping[str, np.ndarray]], manifest: Manifest) -> np.ndarray:
-        """`probs` raised to the highest score of each request's views (latest user turn, windows
-        of a long request) when the bundle's request head has a view rule; else unchanged."""
-        if self.spec.views == "none":
-            return probs
-        x_views, owners = view_rows(self.spec.views, requests, systems, embed, dim=manifest.encoder.dim,
-                                    recipe=self.spec.features, opening_chars=manifest.encoder.opening_chars)
-        return combine_views(probs, self(x_views), owners) if owners else probs
 
 
 def system_cache_size(value: int | None = None) -> int:
@@ -309,8 +299,10 @@ class Brightline(Scorer):
             embed, dim=self.manifest.encoder.dim,
             recipes=(self.request_head.spec.features, self.pair_head.spec.features),
             opening_chars=self.manifest.encoder.opening_chars)
-        return self.request_head.judge_views(self.request_head(x_request), requests, systems, embed,
-                                             self.manifest), self.pair_head(x_pair), pair_rows
+        spec, enc = self.request_head.spec, self.manifest.encoder
+        request_probs = judge_views(spec.views, self.request_head(x_request), self.request_head, requests, systems,
+                                    embed, dim=enc.dim, recipe=spec.features, opening_chars=enc.opening_chars)
+        return request_probs, self.pair_head(x_pair), pair_rows
 
     def describe(self) -> dict[str, Any]:
         """Name, version, labels and thresholds, for `GET /v1/models` and the CLI."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from classifiers.bundle import SCHEMA_VERSION, sha256_file
 from classifiers.encoder import TextEncoder
-from classifiers.features import combine_views, head_inputs, view_rows
+from classifiers.features import head_inputs, judge_views
 from classifiers.items import normalise_text
 from classifiers.labels import HARD_CONSTRAINT_CATEGORIES, PAIR_LABELS, REQUEST_LABELS
 from classifiers.model import Brightline
@@ -145,18 +145,6 @@ def fit_heads(train: Features, config: BuildConfig) -> FittedHeads:
     return FittedHeads(request, pair, RefusalHead(C=config.C, random_state=config.seed).fit(X, y))
 
 
-def _with_views(probs: np.ndarray, session: Any, rows: Sequence[Row], cache: EmbeddingCache, config: BuildConfig,
-                dim: int) -> np.ndarray:
-    """Request-head scores of `rows` combined over their views, as the runtime combines them."""
-    x_views, owners = view_rows(config.request_views, [normalise_text(r.request) for r in rows],
-                                [normalise_text(r.system) if r.system else None for r in rows], cache.embed,
-                                dim=dim, recipe=config.request_recipe, opening_chars=config.opening_chars)
-    if not owners:
-        return probs
-    print(f"  request views: {len(owners):,} extra rows for {len(set(owners)):,} dev requests", file=sys.stderr)
-    return combine_views(probs, session.run(["probs"], {"features": x_views.astype(np.float32)})[0], owners)
-
-
 def operating_point(y: np.ndarray, p: np.ndarray, goal: Goal | None, default: float) -> dict[str, Any]:
     """One label's threshold at a named operating point (`default` when no goal), with its dev
     precision and recall."""
@@ -267,7 +255,12 @@ def build_bundle(
         if side == "request" and config.request_views != "none":
             head_specs[side]["views"] = config.request_views
             # Thresholds are chosen on the scores users get: the whole request's, raised by its views.
-            onnx_p = _with_views(onnx_p, session, dev_rows, cache, config, dim)
+            def run_head(x: np.ndarray, session: Any = session) -> np.ndarray:
+                return session.run(["probs"], {"features": x.astype(np.float32)})[0]
+
+            onnx_p = judge_views(config.request_views, onnx_p, run_head, [normalise_text(r.request) for r in dev_rows],
+                                 [normalise_text(r.system) if r.system else None for r in dev_rows], cache.embed,
+                                 dim=dim, recipe=config.request_recipe, opening_chars=config.opening_chars)
         dev_probs[side] = onnx_p
 
     print("choosing thresholds and operating points on dev …", file=sys.stderr)
