@@ -97,3 +97,36 @@ def test_finetune_resumes_from_checkpoint_to_the_same_weights(tiny_base: Path, t
     assert json.loads((resumed_dir / "finetune.json").read_text())["steps"] == 4
     resumed = load_transformer(str(resumed_dir))
     assert all(torch.equal(x, y) for x, y in zip(whole.state_dict().values(), resumed.state_dict().values()))
+
+
+def _prepared(n: int, hand: bool, resp: bool) -> list[dict]:
+    return [{"req": f"{'h' if hand else 'p'}{'r' if resp else 'q'}{i}", "resp": "reply" if resp else "",
+             "hand_written": hand} for i in range(n)]
+
+
+def test_batches_draw_the_hand_written_share_from_each_half():
+    from training.finetune import _batches
+
+    rows = _prepared(40, True, False) + _prepared(200, False, False) + _prepared(30, True, True) + \
+        _prepared(300, False, True)
+    stream = _batches(rows, batch_size=16, seed=0, hand_written_share=0.5)
+    for _ in range(20):
+        batch = next(stream)
+        assert len(batch) == 16
+        with_reply = [r for r in batch if r["resp"]]
+        assert len(with_reply) == 8
+        assert sum(r["hand_written"] for r in with_reply) == 4
+        assert sum(r["hand_written"] for r in batch if not r["resp"]) == 4
+    # The same seed replays the same stream (what checkpoint resume relies on).
+    a, b = _batches(rows, 16, 3, 0.5), _batches(rows, 16, 3, 0.5)
+    assert [r["req"] for _ in range(5) for r in next(a)] == [r["req"] for _ in range(5) for r in next(b)]
+
+
+def test_batches_without_a_share_sample_each_half_as_it_comes():
+    from training.finetune import _batches
+
+    rows = _prepared(10, True, False) + _prepared(90, False, False)
+    stream = _batches(rows, 10, 0)
+    seen = [r for _ in range(10) for r in next(stream)]
+    # One shuffled pass per 100 rows: the hand-written tenth of the pool is a tenth of the draws.
+    assert sum(r["hand_written"] for r in seen[:100]) == 10

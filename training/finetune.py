@@ -71,7 +71,8 @@ def prepare_rows(rows: Sequence[Any], opening_chars: int = 200) -> list[dict[str
         if all(v < 0 for v in req_y + pair_y) and cls is None:
             continue
         out.append({"req": req, "resp": resp, "open": opening, "req_y": req_y, "pair_y": pair_y,
-                    "refusal": -1 if cls is None else cls})
+                    "refusal": -1 if cls is None else cls,
+                    "hand_written": str(getattr(row, "source", "")).startswith("own")})
     return out
 
 
@@ -162,18 +163,34 @@ def _masked_bce(logits, y, pos_weight):  # type: ignore[no-untyped-def]
     return per_label[known.any(0)].mean()
 
 
-def _batches(rows: list[dict[str, Any]], batch_size: int, seed: int):  # type: ignore[no-untyped-def]
-    """Endless batches: half rows with a reply, half without (each pool reshuffled per pass)."""
+def _batches(rows: list[dict[str, Any]], batch_size: int, seed: int,
+             hand_written_share: float | None = None):  # type: ignore[no-untyped-def]
+    """Endless batches: half rows with a reply, half without (each pool reshuffled per pass).
+
+    With `hand_written_share`, that share of each half comes from the hand-written corpus: the
+    contrast pairs are a quarter of train, so a short run would see each of them well under once,
+    while they are what teaches intent rather than topic."""
     rng = random.Random(seed)
-    pools = [[r for r in rows if r["resp"]], [r for r in rows if not r["resp"]]]
-    pools = [p for p in pools if p]
-    shares = [batch_size // len(pools)] * len(pools)
+    halves = [[r for r in rows if r["resp"]], [r for r in rows if not r["resp"]]]
+    halves = [h for h in halves if h]
+    shares = [batch_size // len(halves)] * len(halves)
     shares[0] += batch_size - sum(shares)
+    pools, counts = [], []  # type: list[list[dict[str, Any]]], list[int]
+    for half, share in zip(halves, shares, strict=True):
+        hand = [r for r in half if r.get("hand_written")]
+        public = [r for r in half if not r.get("hand_written")]
+        if hand_written_share is None or not hand or not public:
+            pools.append(half)
+            counts.append(share)
+            continue
+        n_hand = round(share * hand_written_share)
+        pools += [hand, public]
+        counts += [n_hand, share - n_hand]
     orders = [[] for _ in pools]  # type: list[list[dict[str, Any]]]
     while True:
         batch = []
         for k, pool in enumerate(pools):
-            for _ in range(shares[k]):
+            for _ in range(counts[k]):
                 if not orders[k]:
                     orders[k] = pool[:]
                     rng.shuffle(orders[k])
@@ -243,7 +260,8 @@ def finetune(base_ref: str, out_dir: Path, train_rows: Sequence[Any], *, minutes
              max_steps: int | None = None, seed: int = 0, threads: int = 1, max_length: int = 128,
              batch_size: int = 32, lr: float = 5e-5, head_lr: float = 1e-3, warmup_steps: int = 20,
              chunk: int = 8, freeze_word_embeddings: bool = True, opening_chars: int = 200, base_id: str | None = None,
-             log_every: int = 10, checkpoint_every: int = 50, checkpoint_dir: Path | None = None) -> Path:
+             log_every: int = 10, checkpoint_every: int = 50, checkpoint_dir: Path | None = None,
+             hand_written_share: float | None = None) -> Path:
     """Fine-tune the encoder in folder `base_ref` on `train_rows` and save it to `out_dir`
     (`load_transformer(str(out_dir))` loads it; tokenizer files are copied alongside). Stops after
     `max_steps` steps or `minutes` of wall-clock time, whichever comes first; returns `out_dir`.
@@ -299,11 +317,12 @@ def finetune(base_ref: str, out_dir: Path, train_rows: Sequence[Any], *, minutes
     ckpt = Checkpoint(checkpoint_dir or out_dir.with_name(out_dir.name + ".ckpt"),
                       _run_key(base_ref, rows, seed=seed, max_length=max_length, batch_size=batch_size, lr=lr,
                                head_lr=head_lr, warmup_steps=warmup_steps, max_steps=max_steps,
-                               freeze_word_embeddings=freeze_word_embeddings))
+                               freeze_word_embeddings=freeze_word_embeddings,
+                               **({"hand_written_share": hand_written_share} if hand_written_share is not None else {})))
     state = ckpt.load(model, heads, opt)
     step, seen, texts_seen, ema, done_before = (state["step"], state["seen"], state["texts_seen"], state["ema"],
                                                 state["elapsed"]) if state else (0, 0, 0, None, 0.0)
-    batches = _batches(rows, batch_size, seed)
+    batches = _batches(rows, batch_size, seed, hand_written_share)
     for _ in range(step):  # replay the batch stream up to the checkpoint (cheap: no encoding)
         next(batches)
     if state:
@@ -382,7 +401,8 @@ def finetune(base_ref: str, out_dir: Path, train_rows: Sequence[Any], *, minutes
                    "minutes": minutes, "max_steps": max_steps, "opening_chars": opening_chars,
                    "pooling": "mean, L2-normalised", "emb_scale": EMB_SCALE,
                    "request_labels": list(REQUEST_LABELS), "pair_binary_labels": list(PAIR_BINARY),
-                   "refusal_heads": ["pair", "response", "opening"], "batch_mix": "half with reply, half without"},
+                   "refusal_heads": ["pair", "response", "opening"], "batch_mix": "half with reply, half without",
+                   "hand_written_share": hand_written_share},
         "steps": step,
         "wall_seconds": round(wall, 1),
         "rows_seen": seen,

@@ -135,7 +135,8 @@ def finetuned_encoder(config_raw: dict[str, Any], src: Any, train: list[Any]) ->
         print(f"fine-tuning the encoder ({ft.get('max_steps')} steps) into {out} …", file=sys.stderr)
         finetune(src.ref, out, train, max_steps=int(ft["max_steps"]), seed=int(ft.get("seed", 0)),
                  threads=int(ft.get("threads", 2)), max_length=int(ft.get("max_length", 128)),
-                 batch_size=int(ft.get("batch_size", 32)), lr=float(ft.get("lr", 5e-5)), base_id=src.id)
+                 batch_size=int(ft.get("batch_size", 32)), lr=float(ft.get("lr", 5e-5)), base_id=src.id,
+                 hand_written_share=float(ft["hand_written_share"]) if "hand_written_share" in ft else None)
     record = json.loads((out / "finetune.json").read_text())
     info = {"recipe": "training/finetune.py: multi-task classification heads (request labels, reply labels, "
                       "3-way refusal on reply, opening and pair), AdamW, word embeddings frozen",
