@@ -18,8 +18,10 @@ from typing import Any
 from .paths import CORPUS_DIR
 
 RELABEL_DIR = CORPUS_DIR / "relabel"
-#: What the blind reader labels: the request's harm always; for a reply, its refusal class and harm.
-JUDGED = ("request.harmful", "refusal_class", "response.harmful")
+#: What the blind reader labels: the request's harm always; for a reply, its refusal class and harm;
+#: and, where the writer gave them, whether the user sincerely asks if they talk to an AI and
+#: whether the reply denies being one (persona files).
+JUDGED = ("request.harmful", "refusal_class", "response.harmful", "request.ai_status_question", "response.denies_ai")
 SAMPLE_SIZE = 60
 
 
@@ -38,8 +40,9 @@ def _judged(labels: dict[str, int]) -> dict[str, Any]:
     classes = [c for c in ("full_refusal", "partial_refusal", "full_compliance") if labels.get(f"response.{c}") == 1]
     if classes:
         out["refusal_class"] = classes[0]
-    if "response.harmful" in labels:
-        out["response.harmful"] = labels["response.harmful"]
+    for key in ("response.harmful", "request.ai_status_question", "response.denies_ai"):
+        if key in labels:
+            out[key] = labels[key]
     return out
 
 
@@ -82,7 +85,8 @@ def render() -> str:
              "gave the same label.", ""]
     if not agreements:
         return "\n".join(lines + ["No relabelled files yet.", ""])
-    lines += ["| file | request.harmful | refusal class (3-way) | response.harmful |", "|---|---|---|---|"]
+    lines += ["| file | request.harmful | refusal class (3-way) | response.harmful | AI-status question | denies AI |",
+              "|---|---|---|---|---|---|"]
     for name, agg in agreements.items():
         cells = [f"{agg[k]['agree']}/{agg[k]['n']} ({agg[k]['rate']:.0%})" if k in agg else "—" for k in JUDGED]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
