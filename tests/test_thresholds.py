@@ -4,6 +4,7 @@ from Python, the CLI and the service, each recorded in the model id the output c
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,18 @@ def test_bad_choices_are_one_line(tiny_bundle: Path, kwargs: dict[str, Any], mes
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_a_bundle_without_operating_points_names_default() -> None:
-    # The shipped bundles predate operating points: only their thresholds.json is available.
+def test_a_bundle_without_operating_points_names_default(tiny_bundle: Path, tmp_path: Path) -> None:
+    # A bundle built before operating points existed: its manifest names no operating_points.json.
+    old = tmp_path / "old"
+    shutil.copytree(tiny_bundle, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest.pop("operating_points")
+    manifest["files"].pop("operating_points.json", None)
+    (old / "operating_points.json").unlink()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert Brightline.load(old).thresholds  # the default point still loads
     with pytest.raises(ThresholdError, match=r"available: default \(this bundle was built before operating points"):
-        Brightline.load("brightline-static", operating_point="strict")
+        Brightline.load(old, operating_point="strict")
 
 
 def test_parse_overrides() -> None:
