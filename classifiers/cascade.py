@@ -45,13 +45,15 @@ def is_cascade(bundle_dir: Path) -> bool:
 
 
 def tier_fingerprint(tier_dir: Path) -> str:
-    """What a cascade pins of each tier: the checksums of every file the tier's runtime loads (the
-    model card, which benchmark runs rewrite, is left out), with its name and version."""
+    """What a cascade (or a policy) pins of a bundle: the checksums of every file its scores depend
+    on, with its name and version. The model card, which benchmark runs rewrite, and the explain
+    index, which only adds evidence to records, are left out."""
     import hashlib
 
     raw = json.loads((tier_dir / MANIFEST).read_text(encoding="utf-8"))
     pinned = {"model": f"{raw.get('name')}@{raw.get('version')}",
-              "files": {k: v for k, v in sorted(dict(raw.get("files", {})).items()) if k != "README.md"}}
+              "files": {k: v for k, v in sorted(dict(raw.get("files", {})).items())
+                        if k != "README.md" and not k.startswith("explain/")}}
     return hashlib.sha256(json.dumps(pinned, sort_keys=True).encode()).hexdigest()
 
 
@@ -176,7 +178,12 @@ class Cascade(Scorer):
             mask[np.asarray(pair_rows)] |= (pair_probs >= self._pair_escalate).any(axis=1)
         return mask
 
-    def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    def predict(self, items: Sequence[Item], vectors: dict[str, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        if vectors is not None:
+            # Two tiers embed a text in two spaces, and most items never reach the second.
+            raise BundleError(f"{self.model_id} is a cascade: it has no single embedding of an item for a "
+                              "policy head or an explain index; use one of its tiers")
         request_probs, pair_probs, pair_rows = self.fast.predict(items)
         request_probs, pair_probs = request_probs.copy(), pair_probs.copy()
         mask = self.escalation_mask(request_probs, pair_probs, pair_rows)

@@ -31,6 +31,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                         system=args.system_field),
         batch_size=args.batch_size, errors=args.errors, resume=args.resume, progress=args.progress,
         keep_fields=tuple(f.strip() for f in (args.keep_fields or "").split(",") if f.strip()),
+        explain=args.explain,
     )
     model = Brightline.load(args.model, thresholds=parse_overrides(args.threshold or []),
                             operating_point=args.operating_point)
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "permissive where the bundle has them (default: its thresholds.json)")
     score.add_argument("--threshold", action="append", metavar="LABEL=VALUE",
                        help="override one label's threshold (repeatable); recorded in each record's model id")
+    score.add_argument("--explain", type=int, default=0, metavar="K",
+                       help="for each flagged label, add the K nearest labelled examples of the bundle's explain "
+                       "index (text excerpt, label, source, similarity) under 'explain'")
     score.set_defaults(func=cmd_score)
 
     verify = sub.add_parser("verify", help="check a bundle's checksums and golden outputs")
@@ -160,6 +164,8 @@ DELEGATED = {
     "train": ("training.train", "train", "train a model bundle from a config"),
     "bench": ("benchmarks.cli", "bench", "run the quality and speed benchmarks"),
     "serve": ("serve.cli", "serve", "run the HTTP service"),
+    "policy": ("training.policy_fit", "train", "fit an operator's own label from examples (a policy bundle)"),
+    "index": ("training.explain_index", "train", "build a bundle's explain index (evidence for flags)"),
 }
 
 

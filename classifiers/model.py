@@ -119,19 +119,39 @@ class Scorer:
     model_id: str
     label_policy: str = "none"
 
-    def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    def predict(self, items: Sequence[Item], vectors: dict[str, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, list[int]]:
         raise NotImplementedError
 
-    def score(self, items: Iterable[Mapping[str, Any] | Item]) -> list[dict[str, Any]]:
-        """Validate and score a list of items (raises InputError naming the first bad field)."""
-        return self.score_items(validate_items(items))
+    def explain_indexes(self) -> list[Any]:
+        """The neighbour indexes (classifiers.explain.ExplainIndex) that cover this model's labels."""
+        return []
 
-    def score_items(self, items: Sequence[Item]) -> list[dict[str, Any]]:
-        if not items:
-            return []
-        request_probs, pair_probs, pair_rows = self.predict(items)
+    def score(self, items: Iterable[Mapping[str, Any] | Item], explain: int = 0) -> list[dict[str, Any]]:
+        """Validate and score a list of items (raises InputError naming the first bad field).
+        `explain=K`: each record also gets, for each flagged label, the K nearest labelled examples
+        of the bundle's explain index (see docs/policies.md)."""
+        return self.score_items(validate_items(items), explain=explain)
+
+    def records(self, items: Sequence[Item], vectors: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
+        """Records without explanations; `vectors`, when given, collects every text's embedding of
+        this pass (a policy scores from them and explanations search with them: no second encoder call)."""
+        request_probs, pair_probs, pair_rows = self.predict(items, vectors)
         return build_records(items, self.request_head.spec.labels, self.pair_head.spec.labels, request_probs,
                              pair_probs, pair_rows, self.thresholds, self.model_id, self.label_policy)
+
+    def score_items(self, items: Sequence[Item], explain: int = 0) -> list[dict[str, Any]]:
+        if not items:
+            return []
+        if not explain:
+            return self.records(items)
+        from .explain import attach_explanations, check_explain
+
+        check_explain(explain, self.explain_indexes(), self.model_id)
+        vectors: dict[str, np.ndarray] = {}
+        records = self.records(items, vectors)
+        attach_explanations(records, items, vectors, self.explain_indexes(), explain)
+        return records
 
 
 class _Head:
@@ -218,6 +238,17 @@ class SystemPromptCache:
         return run
 
 
+def _recording(embed: Callable[[list[str]], dict[str, np.ndarray]], into: dict[str, np.ndarray]
+               ) -> Callable[[list[str]], dict[str, np.ndarray]]:
+    """`embed`, also keeping what it returns in `into`."""
+    def run(texts: list[str]) -> dict[str, np.ndarray]:
+        out = embed(texts)
+        into.update(out)
+        return out
+
+    return run
+
+
 class Brightline(Scorer):
     """A loaded model bundle. `score(items)` returns one record per item, in order:
     ``{"id", "scores": {label: probability}, "flags": [labels at/over threshold], "model"}``."""
@@ -236,6 +267,7 @@ class Brightline(Scorer):
         missing = {"request", "pair"} - set(manifest.heads)
         if missing:
             raise BundleError(f"{bundle_dir}: manifest.json has no '{sorted(missing)[0]}' head")
+        self._explain: list[Any] | None = None  # loaded on first use: most callers never ask for it
         self.label_policy = manifest.raw.get("label_policy", "none")
         if self.label_policy not in ("none", "relations_v1"):
             raise BundleError(f"{bundle_dir}: unknown label_policy '{self.label_policy}'; upgrade brightline")
@@ -258,6 +290,11 @@ class Brightline(Scorer):
         bundle_dir = resolve_bundle(path)
         from .cascade import Cascade, is_cascade  # here, not at the top: cascade.py imports this module
 
+        from .policy import PolicyModel, is_policy
+
+        if is_policy(bundle_dir):
+            return PolicyModel.load(bundle_dir, threads=threads, batch_size=batch_size,  # type: ignore[return-value]
+                                    system_cache=system_cache, thresholds=thresholds, operating_point=operating_point)
         if is_cascade(bundle_dir):
             return Cascade.load(bundle_dir, threads=threads, batch_size=batch_size,  # type: ignore[return-value]
                                 system_cache=system_cache, thresholds=thresholds, operating_point=operating_point)
@@ -285,14 +322,18 @@ class Brightline(Scorer):
         vectors = self.encoder.embed(unique)
         return dict(zip(unique, vectors))
 
-    def predict(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    def predict(self, items: Sequence[Item], vectors: dict[str, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Raw head outputs: request probabilities for every item, pair probabilities for the
-        items that carry a response (their positions in `items` are returned too)."""
+        items that carry a response (their positions in `items` are returned too). `vectors`, when
+        given, receives every text embedded in this call (text -> vector)."""
         systems = [it.system for it in items]
         # Checked per call, not once at load: the encoder can be swapped (bench speed serves one bundle
         # with its fp32 graph), and a batched graph must never get cached vectors.
         cache = self.system_cache if self.encoder.per_text else None
         embed = self.embed_texts if cache is None else cache.embedder(self.embed_texts, systems)
+        if vectors is not None:
+            embed = _recording(embed, vectors)
         requests = [it.request for it in items]
         x_request, x_pair, pair_rows = head_inputs(
             requests, systems, [it.response for it in items],
@@ -303,6 +344,14 @@ class Brightline(Scorer):
         request_probs = judge_views(spec.views, self.request_head(x_request), self.request_head, requests, systems,
                                     embed, dim=enc.dim, recipe=spec.features, opening_chars=enc.opening_chars)
         return request_probs, self.pair_head(x_pair), pair_rows
+
+    def explain_indexes(self) -> list[Any]:
+        if self._explain is None:
+            from .explain import ExplainIndex
+
+            ref = self.manifest.raw.get("explain")
+            self._explain = [ExplainIndex.load(self.bundle_dir / ref)] if ref else []
+        return self._explain
 
     def describe(self) -> dict[str, Any]:
         """Name, version, labels and thresholds, for `GET /v1/models` and the CLI."""

@@ -24,12 +24,27 @@ class ScoreItem(_Strict):
     response: str | None = Field(None, max_length=MAX_TEXT_CHARS,
                                  description="the assistant reply to judge; response.* and verdict.* "
                                              "labels are scored only when it is given")
+    explain: int = Field(0, ge=0, le=50, description="for each flagged label, the K nearest labelled examples "
+                                                     "of the bundle's explain index (under `explain`)")
 
 
 class ScoreBatch(_Strict):
     """Several items in one call; results come back in the same order."""
 
     items: list[ScoreItem] = Field(..., description="at most max_items_per_request (default 256)")
+    explain: int = Field(0, ge=0, le=50, description="for each flagged label, the K nearest labelled examples "
+                                                     "of the bundle's explain index (under `explain`)")
+
+
+class Neighbour(BaseModel):
+    label: int = Field(..., description="the example's value of the flagged label (1 agrees with the flag)")
+    similarity: float
+    text: str | None = Field(None, description="an excerpt; null where the source's licence does not allow "
+                                               "shipping it (source and source_id point to it)")
+    request: str | None = Field(None, description="for a reply label: the request the example replied to")
+    source: str
+    source_id: str
+    license: str | None = None
 
 
 class ScoreRecord(BaseModel):
@@ -37,6 +52,8 @@ class ScoreRecord(BaseModel):
     scores: dict[str, float] = Field(..., description="label -> probability")
     flags: list[str] = Field(..., description="labels whose probability is at or over their threshold")
     model: str = Field(..., examples=["brightline-minilm@0.1.0"])
+    explain: dict[str, list[Neighbour]] | None = Field(None, description="with `explain`: flagged label -> "
+                                                                          "its nearest labelled examples")
 
 
 class ScoreResponse(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from classifiers.errors import InputError
+from classifiers.explain import MAX_EXPLAIN
 from classifiers.items import Item, validate_item, validate_items
 from classifiers.model import OPENAI_MODEL_NAMES
 
@@ -26,22 +27,34 @@ def _invalid(exc: InputError) -> ApiError:
     return ApiError(422, "invalid_input", exc.reason, exc.field)
 
 
-def parse_score_body(data: Any, max_items: int) -> list[Item]:
+def parse_explain(data: dict[str, Any]) -> int:
+    """The body's `explain` (neighbours per flagged label), removed from it; 0 when absent."""
+    value = data.pop("explain", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EXPLAIN:
+        raise ApiError(422, "invalid_input", f"must be a whole number from 0 to {MAX_EXPLAIN}", "explain")
+    return value
+
+
+def parse_score_body(data: Any, max_items: int) -> tuple[list[Item], int]:
     """One item (``{request, ...}``) or a batch (``{"items": [...]}``), validated by the runtime's
-    own validator so the service accepts and rejects exactly what `Brightline.score` does."""
+    own validator so the service accepts and rejects exactly what `Brightline.score` does; and
+    the `explain` count beside them."""
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_input", "body must be a JSON object: one item {\"request\": ...} "
                                              "or a batch {\"items\": [...]}")
+    data = dict(data)
+    explain = parse_explain(data)
     try:
         if "items" not in data:
-            return [validate_item(data, "")]
+            return [validate_item(data, "")], explain
         extra = sorted(str(k) for k in data if k != "items")
         if extra:
-            raise InputError(f"unknown field(s) {', '.join(extra)} next to 'items'; a batch has only 'items'")
+            raise InputError(f"unknown field(s) {', '.join(extra)} next to 'items'; a batch has only 'items' "
+                             "(and 'explain')")
         raw_items = data["items"]
         if isinstance(raw_items, list) and len(raw_items) > max_items:
             raise _too_many(len(raw_items), max_items, "items")
-        return validate_items(raw_items)
+        return validate_items(raw_items), explain
     except InputError as exc:
         raise _invalid(exc) from None
 

@@ -129,16 +129,20 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
-def flat_row(record: dict[str, Any], kept: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The record as one flat row for CSV/Parquet: id, kept input fields, scores.<label>…, flags
-    ("|"-joined), model."""
+def flat_row(record: dict[str, Any], kept: tuple[str, ...] = (), labels: tuple[str, ...] = ALL_LABELS,
+             explain: bool = False) -> dict[str, Any]:
+    """The record as one flat row for CSV/Parquet: id, kept input fields, scores.<label>… (the
+    model's labels: a policy bundle adds its own), flags ("|"-joined), model, and with --explain the
+    neighbours as JSON text."""
     row: dict[str, Any] = {"id": record["id"]}
     for name in kept:
         row[name] = _cell(record.get(name))
-    for label in ALL_LABELS:
+    for label in labels:
         row[f"scores.{label}"] = record["scores"].get(label)
     row["flags"] = "|".join(record["flags"])
     row["model"] = record["model"]
+    if explain:
+        row["explain"] = json.dumps(record.get("explain", {}), ensure_ascii=False)
     return row
 
 
@@ -159,8 +163,9 @@ class Writer:
     holds only whole records. `kept`: input fields copied into each record (--keep-fields), which
     CSV and Parquet need up front as columns."""
 
-    def __init__(self, path: str, fmt: str, append_at: int | None = None, kept: tuple[str, ...] = ()) -> None:
-        self.path, self.fmt, self.kept = path, fmt, kept
+    def __init__(self, path: str, fmt: str, append_at: int | None = None, kept: tuple[str, ...] = (),
+                 labels: tuple[str, ...] = ALL_LABELS, explain: bool = False) -> None:
+        self.path, self.fmt, self.kept, self.labels, self.explain = path, fmt, kept, labels, explain
         self.stdout = path == "-"
         if fmt == "parquet":
             if self.stdout or append_at:
@@ -178,7 +183,7 @@ class Writer:
                 binary.truncate(append_at)  # drop whatever was written after the last commit
                 binary.seek(append_at)
             self.fh = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-        columns = list(flat_row({"id": 0, "scores": {}, "flags": [], "model": ""}, kept))
+        columns = list(flat_row({"id": 0, "scores": {}, "flags": [], "model": ""}, kept, labels, explain))
         self._csv = csv.DictWriter(self.fh, fieldnames=columns, lineterminator="\n") if fmt == "csv" else None
         if self._csv is not None and not append_at:
             self._csv.writeheader()
@@ -190,9 +195,9 @@ class Writer:
         elif self.fmt == "text":
             self.fh.write((line or "").replace("\n", " ") + "\n")
         elif self._csv is not None:
-            self._csv.writerow(flat_row(record, self.kept))
+            self._csv.writerow(flat_row(record, self.kept, self.labels, self.explain))
         else:
-            self._rows.append(flat_row(record, self.kept))
+            self._rows.append(flat_row(record, self.kept, self.labels, self.explain))
 
     def commit(self) -> int:
         if self.fmt == "parquet":

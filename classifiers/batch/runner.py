@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..items import Item, validate_item
+from ..labels import ALL_LABELS
 from ..model import Brightline
 from .formats import Writer, detect_format, input_size, read_output, read_records, readable_line
 from .records import MISSING, FieldMap, get_path, to_item
@@ -46,6 +47,7 @@ class Options:
     progress: bool | None = None  # None: only when stderr is a terminal
     top_k: int = 5
     keep_fields: tuple[str, ...] = ()  # dotted paths of input fields copied into each output record
+    explain: int = 0  # nearest labelled examples per flagged label (classifiers/explain.py)
 
 
 @dataclass
@@ -183,7 +185,13 @@ def score_file(model: Brightline, opts: Options) -> Summary:
     if cp.complete:
         return Summary(cp.read, cp.scored, cp.errors, {}, {})
 
-    writer = Writer(opts.output, fmt_out, append_at=cp.output_offset if opts.resume else None, kept=opts.keep_fields)
+    if opts.explain:
+        from ..explain import check_explain
+
+        check_explain(opts.explain, model.explain_indexes(), model.model_id)  # before anything is written
+    labels = tuple(getattr(model, "labels", ()))
+    writer = Writer(opts.output, fmt_out, append_at=cp.output_offset if opts.resume else None, kept=opts.keep_fields,
+                    labels=labels or ALL_LABELS, explain=bool(opts.explain))
     err_writer = Writer(errors_path, "jsonl", append_at=cp.errors_offset if opts.resume else None) if errors_path else None
     flags: Counter[str] = Counter()
     top: dict[str, list[tuple[float, str, Any]]] = {}
@@ -214,7 +222,7 @@ def score_file(model: Brightline, opts: Options) -> Summary:
                     err_writer.write(message)
                 else:
                     print(json.dumps(message), file=sys.stderr)
-            records = model.score_items([it for _, it, _ in good])
+            records = model.score_items([it for _, it, _ in good], explain=opts.explain)
             for (n, item, kept), record in zip(good, records):
                 if item.id is None:
                     record["id"] = n  # the record number identifies records without an id

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Depends, Request
 
+from classifiers.errors import InputError
+
 from ..body import read_json
-from ..errors import JSONResponse
+from ..errors import ApiError, JSONResponse
 from ..schemas import ScoreResponse
 from ..scoring import parse_score_body
 from ..state import ready_state, require_api_key
@@ -21,7 +25,14 @@ async def score(request: Request) -> JSONResponse:
     come back in input order, one record per item."""
     state = ready_state(request)
     data = await read_json(request, state.settings.max_body_bytes)
-    items = parse_score_body(data, state.settings.max_items_per_request)
+    items, explain = parse_score_body(data, state.settings.max_items_per_request)
     assert state.scorer is not None and state.model is not None
-    records = await state.scorer.score(items)
+    if explain:
+        # Triage, not the hot path: run alone on the inference thread rather than join a micro-batch.
+        try:
+            records = await state.scorer.run_sync(functools.partial(state.model.score_items, items, explain=explain))
+        except InputError as exc:
+            raise ApiError(422, "invalid_input", exc.reason, exc.field) from None
+    else:
+        records = await state.scorer.score(items)
     return JSONResponse({"model": state.model.model_id, "results": records})
