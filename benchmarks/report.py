@@ -309,12 +309,12 @@ def render_report(results: dict[str, Any]) -> str:
 BLOCK_START, BLOCK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
-def write_generated_block(path: Path, block: str) -> None:
+def write_generated_block(path: Path, block: str, start: str = BLOCK_START, end: str = BLOCK_END) -> None:
     """Replace the text between the bench markers in `path` (README, model card): the tables there
     come from results.json only, never from typing."""
     text = path.read_text(encoding="utf-8")
-    if BLOCK_START not in text or BLOCK_END not in text:
-        raise ValueError(f"{path} has no {BLOCK_START} … {BLOCK_END} markers")
-    head, rest = text.split(BLOCK_START, 1)
-    _, tail = rest.split(BLOCK_END, 1)
-    path.write_text(f"{head}{BLOCK_START}\n{block.strip()}\n{BLOCK_END}{tail}", encoding="utf-8")
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no {start} … {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{block.strip()}\n{end}{tail}", encoding="utf-8")

@@ -74,7 +74,13 @@ class ExplainIndex:
                 quantized = np.load(folder / spec["vectors"], allow_pickle=False)
                 scales = np.load(folder / spec["scales"], allow_pickle=False)
                 matrix = (quantized.astype(np.float32) * scales[:, None]).astype(np.float32)
-                rows = [json.loads(line) for line in (folder / spec["rows"]).read_text(encoding="utf-8").splitlines()]
+                names = spec["labels"]
+                rows = []
+                for line in (folder / spec["rows"]).read_text(encoding="utf-8").splitlines():
+                    row = json.loads(line)
+                    row["labels"] = {n: v for n, v in zip(names, row.pop("y"), strict=True) if v is not None}
+                    row["license"] = meta.get("licenses", {}).get(row["source"])
+                    rows.append(row)
                 if len(rows) != len(matrix):
                     raise BundleError(f"{index_file}: {side} has {len(matrix)} vectors but {len(rows)} rows")
                 known: dict[str, list[int]] = {}

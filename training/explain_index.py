@@ -28,10 +28,10 @@ from classifiers.items import Item, validate_item
 log = logging.getLogger("brightline.index")
 
 SIMILARITY_GRAPH = "similarity.onnx"
-EXCERPT_CHARS = 240
+EXCERPT_CHARS = 200
 #: Licences under which a text may be shipped inside a bundle, with its source named beside it.
 #: Share-alike, non-commercial and "model terms" texts are left out (their rows keep source ids).
-REDISTRIBUTABLE = ("own", "apache-2.0", "mit", "cc0", "cc-by-4.0", "cc-by-3.0", "cdla-permissive")
+REDISTRIBUTABLE = ("project", "operator", "apache-2.0", "mit", "cc0", "cc-by-4.0", "cc-by-3.0", "cdla-permissive")
 
 
 def may_ship_text(license_name: str | None) -> bool:
@@ -87,20 +87,28 @@ def side_matrix(side: str, items: Sequence[Item], vectors: dict[str, np.ndarray]
 def write_index(folder: Path, sides: dict[str, tuple[np.ndarray, list[dict[str, Any]]]],
                 labels: dict[str, str], about: dict[str, Any]) -> dict[str, str]:
     """Write an index into `folder`; returns {path relative to folder's parent: sha256} for the
-    bundle manifest's file list."""
+    bundle manifest's file list. Rows are given as {id, source, license, labels, text[, request]};
+    on disk each row keeps its label values as a list in the side's label order (null = the source
+    never judged it) and its licence moves to one table per source, which keeps the index small."""
     import onnx
 
     folder.mkdir(parents=True, exist_ok=True)
-    meta: dict[str, Any] = {"schema": 1, "similarity": SIMILARITY_GRAPH, "labels": labels, "sides": {}, **about}
+    meta: dict[str, Any] = {"schema": 1, "similarity": SIMILARITY_GRAPH, "labels": labels, "sides": {},
+                            "licenses": {}, **about}
     for side, (matrix, rows) in sides.items():
+        names = [label for label, s in labels.items() if s == side]
         q, scales = quantize_rows(matrix)
         np.save(folder / f"{side}_vectors.npy", q, allow_pickle=False)
         np.save(folder / f"{side}_scales.npy", scales, allow_pickle=False)
         with (folder / f"{side}_rows.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                meta["licenses"].setdefault(row["source"], row.get("license"))
+                compact = {"id": row["id"], "source": row["source"], "y": [row["labels"].get(n) for n in names],
+                           "text": row.get("text"), **({"request": row["request"]} if row.get("request") else {})}
+                fh.write(json.dumps(compact, ensure_ascii=False) + "\n")
         meta["sides"][side] = {"vectors": f"{side}_vectors.npy", "scales": f"{side}_scales.npy",
-                               "rows": f"{side}_rows.jsonl", "count": len(rows), "dim": int(matrix.shape[1])}
+                               "rows": f"{side}_rows.jsonl", "labels": names, "count": len(rows),
+                               "dim": int(matrix.shape[1])}
     onnx.save(similarity_graph(), folder / SIMILARITY_GRAPH)
     (folder / INDEX_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return {f"{folder.name}/{p.name}": sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
@@ -112,26 +120,31 @@ def folder_size(folder: Path) -> int:
 
 # -- the shipped bundle's index: a sample of the train split --------------------------------------
 
-def _sample(examples: list[Any], labels: Sequence[str], total: int, per_positive: int, seed: int) -> list[Any]:
-    """Up to `per_positive` positives of each label first (rare labels need evidence too), then a
-    random fill up to `total`."""
+def _sample(examples: list[Any], labels: Sequence[str], per_positive: int, seed: int) -> list[Any]:
+    """Up to `per_positive` positives of each label (rare labels need evidence too), then, label by
+    label, random negatives of that label until it has at least as many negatives as positives
+    among the chosen rows. So no label's neighbours agree with a flag merely because the index is
+    full of its positives: for each label a random index row is at most as likely positive as not."""
     rng = random.Random(seed)
     order = examples[:]
     rng.shuffle(order)
     chosen: dict[str, Any] = {}
     for label in labels:
-        positives = [e for e in order if e.labels.get(label) == 1]
-        for e in positives[:per_positive]:
+        for e in [e for e in order if e.labels.get(label) == 1][:per_positive]:
             chosen.setdefault(e.id, e)
-    for e in order:
-        if len(chosen) >= total:
-            break
-        chosen.setdefault(e.id, e)
-    return list(chosen.values())[:total] if len(chosen) > total else list(chosen.values())
+    for label in labels:
+        positives = sum(1 for e in chosen.values() if e.labels.get(label) == 1)
+        negatives = sum(1 for e in chosen.values() if e.labels.get(label) == 0)
+        for e in order:
+            if negatives >= positives:
+                break
+            if e.labels.get(label) == 0 and e.id not in chosen:
+                chosen[e.id] = e
+                negatives += 1
+    return list(chosen.values())
 
 
-def build_bundle_index(bundle_dir: Path, request_rows: int, reply_rows: int, per_positive: int,
-                       seed: int = 0) -> dict[str, Any]:
+def build_bundle_index(bundle_dir: Path, per_positive: int, seed: int = 0) -> dict[str, Any]:
     from classifiers.model import Brightline
     from training.data.splits import load_split
 
@@ -141,8 +154,8 @@ def build_bundle_index(bundle_dir: Path, request_rows: int, reply_rows: int, per
     train = [e for e in load_split("train") if not e.augmented]
     req_pool = [e for e in train if any(lb in e.labels for lb in request_labels)]
     pair_pool = [e for e in train if e.response and any(lb in e.labels for lb in pair_labels)]
-    picked = {"request": _sample(req_pool, request_labels, request_rows, per_positive, seed),
-              "pair": _sample(pair_pool, pair_labels, reply_rows, per_positive, seed)}
+    picked = {"request": _sample(req_pool, request_labels, per_positive, seed),
+              "pair": _sample(pair_pool, pair_labels, per_positive, seed)}
     sides: dict[str, tuple[np.ndarray, list[dict[str, Any]]]] = {}
     for side, examples in picked.items():
         wanted = request_labels if side == "request" else pair_labels
@@ -181,16 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     build = sub.add_parser("build", help="build a bundle's explain index from the train split and add it to the bundle")
     build.add_argument("--model", required=True, help="bundle directory (its manifest gains the index)")
-    build.add_argument("--request-rows", type=int, default=10_000)
-    build.add_argument("--reply-rows", type=int, default=5_000)
-    build.add_argument("--per-positive", type=int, default=400, help="positives of each label taken first")
+    build.add_argument("--per-positive", type=int, default=1500,
+                       help="positives of each label taken (as many negatives of it are added)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     from classifiers.model import resolve_bundle
 
     bundle_dir = resolve_bundle(args.model)
     started = time.perf_counter()
-    built = build_bundle_index(bundle_dir, args.request_rows, args.reply_rows, args.per_positive)
+    built = build_bundle_index(bundle_dir, args.per_positive)
     folder = bundle_dir / "explain"
     if folder.exists():
         for p in folder.iterdir():
