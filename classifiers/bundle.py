@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,29 @@ class Manifest:
     thresholds: str
     files: dict[str, str]
     raw: dict[str, Any]
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def manifest_kind(bundle_dir: Path) -> str | None:
+    """The "kind" a folder's manifest declares (cascade, policy; None for a model bundle or an
+    unreadable manifest, whose problems the ordinary bundle reader reports)."""
+    try:
+        raw = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return raw.get("kind") if isinstance(raw, dict) else None
+
+
+@dataclass(frozen=True)
+class KindManifest:
+    """The manifest of a bundle that wraps others (a cascade, a policy): its id and raw JSON."""
+
+    name: str
+    version: str
+    raw: dict[str, Any] = field(repr=False)
 
     @property
     def model_id(self) -> str:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .bundle import MANIFEST, SCHEMA_VERSION, verify_listed_files
+from .bundle import MANIFEST, SCHEMA_VERSION, KindManifest, manifest_kind, verify_listed_files
 from .errors import BundleError
 from .items import Item
 from .model import Brightline, Scorer, SystemPromptCache, models_dir
@@ -35,13 +35,8 @@ KIND = "cascade"
 
 
 def is_cascade(bundle_dir: Path) -> bool:
-    """True when the folder's manifest declares a cascade; any other problem is left to the
-    ordinary bundle reader, which reports it."""
-    try:
-        raw = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(raw, dict) and raw.get("kind") == KIND
+    """True when the folder's manifest declares a cascade."""
+    return manifest_kind(bundle_dir) == KIND
 
 
 def tier_fingerprint(tier_dir: Path) -> str:
@@ -66,15 +61,7 @@ def resolve_tier(bundle_dir: Path, name: str) -> Path:
     raise BundleError(f"{bundle_dir}: cascade tier '{name}' not found beside it, in {models_dir()}, or as a path")
 
 
-@dataclass(frozen=True)
-class CascadeManifest:
-    name: str
-    version: str
-    raw: dict[str, Any] = field(repr=False)
-
-    @property
-    def model_id(self) -> str:
-        return f"{self.name}@{self.version}"
+CascadeManifest = KindManifest
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .bundle import MANIFEST, SCHEMA_VERSION, verify_listed_files
+from .bundle import MANIFEST, SCHEMA_VERSION, KindManifest, manifest_kind, verify_listed_files
 from .cascade import is_cascade, tier_fingerprint
 from .encoder import make_session
 from .errors import BundleError
@@ -42,11 +42,7 @@ NGRAM_DIM = 1024
 
 
 def is_policy(bundle_dir: Path) -> bool:
-    try:
-        raw = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(raw, dict) and raw.get("kind") == KIND
+    return manifest_kind(bundle_dir) == KIND
 
 
 def resolve_base(bundle_dir: Path, ref: str) -> Path:
@@ -87,21 +83,10 @@ class PolicyHead:
         return self.session.run(["probs"], {"features": x})[0][:, 0]
 
 
-@dataclass(frozen=True)
-class PolicyManifest:
-    name: str
-    version: str
-    raw: dict[str, Any] = field(repr=False)
-
-    @property
-    def model_id(self) -> str:
-        return f"{self.name}@{self.version}"
-
-
 class PolicyModel(Scorer):
     """The base bundle's labels plus this bundle's `policy.*` labels, from one encoder pass."""
 
-    def __init__(self, bundle_dir: Path, manifest: PolicyManifest, base: Brightline | PolicyModel,
+    def __init__(self, bundle_dir: Path, manifest: KindManifest, base: Brightline | PolicyModel,
                  heads: list[PolicyHead], choice: ThresholdChoice) -> None:
         self.bundle_dir = bundle_dir
         self.manifest = manifest
@@ -161,7 +146,7 @@ class PolicyModel(Scorer):
         choice = ThresholdChoice({**own, **own_overrides}, overrides=tuple(sorted(own_overrides.items())))
         heads = [PolicyHead(label, spec["features"], make_session(bundle_dir / spec["file"], threads))
                  for label, spec in specs.items()]
-        return cls(bundle_dir, PolicyManifest(name, version, raw), base, heads, choice)  # type: ignore[arg-type]
+        return cls(bundle_dir, KindManifest(name, version, raw), base, heads, choice)  # type: ignore[arg-type]
 
     @property
     def model_id(self) -> str:
