@@ -121,10 +121,16 @@ class ExplainIndex:
         return out
 
 
-def check_explain(k: int, indexes: Sequence[ExplainIndex], model_id: str) -> None:
+def check_k(k: Any) -> int:
+    """The neighbour count, checked (the one rule the API, the CLI and the service share)."""
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_EXPLAIN:
         raise InputError(f"must be a whole number from 0 to {MAX_EXPLAIN} (neighbours per flagged label), got {k!r}",
                          "explain")
+    return k
+
+
+def check_explain(k: int, indexes: Sequence[ExplainIndex], model_id: str) -> None:
+    check_k(k)
     if not indexes:
         raise InputError(f"{model_id} ships no explain index (build one with `brightline index build`)", "explain")
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from classifiers.errors import InputError
-from classifiers.explain import MAX_EXPLAIN
+from classifiers.explain import check_k
 from classifiers.items import Item, validate_item, validate_items
 from classifiers.model import OPENAI_MODEL_NAMES
 
@@ -29,10 +29,10 @@ def _invalid(exc: InputError) -> ApiError:
 
 def parse_explain(data: dict[str, Any]) -> int:
     """The body's `explain` (neighbours per flagged label), removed from it; 0 when absent."""
-    value = data.pop("explain", 0)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EXPLAIN:
-        raise ApiError(422, "invalid_input", f"must be a whole number from 0 to {MAX_EXPLAIN}", "explain")
-    return value
+    try:
+        return check_k(data.pop("explain", 0))
+    except InputError as exc:
+        raise _invalid(exc) from None
 
 
 def parse_score_body(data: Any, max_items: int) -> tuple[list[Item], int]:

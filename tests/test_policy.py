@@ -98,12 +98,27 @@ def test_choose_threshold_takes_the_middle_of_the_plateau() -> None:
     assert choose_threshold(y, p2)["cv_f1"] < 1.0
 
 
-def test_golden_outputs_catch_a_changed_head(policy_dir: Path, tmp_path: Path) -> None:
+def test_a_changed_head_is_refused_by_its_checksum(policy_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "banking"
     shutil.copytree(policy_dir, copy)
     (copy / "policy_banking.onnx").write_bytes((copy / "policy_banking.onnx").read_bytes() + b"\0")
     with pytest.raises(BundleError, match="checksum mismatch"):
         Brightline.load(copy)
+
+
+def test_verify_reports_a_golden_score_that_does_not_reproduce(policy_dir: Path, tmp_path: Path) -> None:
+    from classifiers.bundle import sha256_file
+
+    copy = tmp_path / "banking"
+    shutil.copytree(policy_dir, copy)
+    golden = [json.loads(line) for line in (copy / "golden.jsonl").read_text().splitlines()]
+    golden[0]["scores"]["policy.banking"] = 1.0 - golden[0]["scores"]["policy.banking"]
+    (copy / "golden.jsonl").write_text("".join(json.dumps(g) + "\n" for g in golden))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["golden.jsonl"] = sha256_file(copy / "golden.jsonl")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    report = verify_bundle(copy)
+    assert not report.ok and any("golden[0] policy.banking" in p for p in report.problems)
 
 
 def test_a_rebuilt_base_is_refused(policy_dir: Path, tmp_path: Path, tiny_bundle: Path) -> None:

@@ -26,7 +26,6 @@ from typing import Any
 
 from ..errors import InputError
 from ..items import Item, validate_item
-from ..labels import ALL_LABELS
 from ..model import Brightline
 from .formats import Writer, detect_format, input_size, read_output, read_records, readable_line
 from .records import MISSING, FieldMap, get_path, to_item
@@ -189,9 +188,8 @@ def score_file(model: Brightline, opts: Options) -> Summary:
         from ..explain import check_explain
 
         check_explain(opts.explain, model.explain_indexes(), model.model_id)  # before anything is written
-    labels = tuple(getattr(model, "labels", ()))
     writer = Writer(opts.output, fmt_out, append_at=cp.output_offset if opts.resume else None, kept=opts.keep_fields,
-                    labels=labels or ALL_LABELS, explain=bool(opts.explain))
+                    labels=tuple(model.labels), explain=bool(opts.explain))
     err_writer = Writer(errors_path, "jsonl", append_at=cp.errors_offset if opts.resume else None) if errors_path else None
     flags: Counter[str] = Counter()
     top: dict[str, list[tuple[float, str, Any]]] = {}
